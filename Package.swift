@@ -1,0 +1,70 @@
+// swift-tools-version:6.0
+// Tessera: a distributed deep-learning trainer on a small tensor core with reverse-mode autograd.
+import PackageDescription
+
+// MARK: - C libraries (found through pkg-config; each is called from exactly one Swift file)
+
+let systemLibraries: [Target] = [
+    .systemLibrary(
+        name: "CBLAS", pkgConfig: "openblas",
+        providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(
+        name: "CMPI", pkgConfig: "ompi-c",
+        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+    .systemLibrary(
+        name: "CZstd", pkgConfig: "libzstd",
+        providers: [.apt(["libzstd-dev"])]),
+]
+
+// MARK: - Libraries, bottom up: tensor → nn → data, config, checkpoint → training
+
+let libraries: [Target] = [
+    .target(name: "TesseraTensor", dependencies: ["CBLAS"]),
+    .target(name: "TesseraNN", dependencies: ["TesseraTensor"]),
+    .target(name: "TesseraData", dependencies: ["TesseraTensor"], resources: [.copy("Resources")]),
+    .target(name: "TesseraConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
+    .target(name: "TesseraCheckpoint", dependencies: ["CZstd"]),
+    .target(
+        name: "TesseraTraining",
+        dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraConfig", "TesseraCheckpoint"]),
+]
+
+// MARK: - Executables
+
+let executables: [Target] = [
+    .executableTarget(
+        name: "TesseraCLI",
+        dependencies: [
+            "TesseraTraining", "TesseraCheckpoint", "TesseraConfig",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+    .executableTarget(
+        name: "TesseraBench",
+        dependencies: ["TesseraTensor", "TesseraNN", "TesseraCheckpoint", "CBLAS", "CZstd"]),
+]
+
+// MARK: - Tests
+
+let tests: [Target] = [
+    .testTarget(name: "TesseraTensorTests", dependencies: ["TesseraTensor"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "TesseraNNTests", dependencies: ["TesseraNN"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "TesseraDataTests", dependencies: ["TesseraData"]),
+    .testTarget(name: "TesseraConfigTests", dependencies: ["TesseraConfig"]),
+    .testTarget(name: "TesseraCheckpointTests", dependencies: ["TesseraCheckpoint"]),
+    .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining"]),
+]
+
+let package = Package(
+    name: "Tessera",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tessera", targets: ["TesseraCLI"]),
+        .executable(name: "tessera-bench", targets: ["TesseraBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: systemLibraries + libraries + executables + tests,
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,4 @@
+#ifndef TESSERA_CZSTD_SHIM_H
+#define TESSERA_CZSTD_SHIM_H
+#include <zstd.h>
+#endif

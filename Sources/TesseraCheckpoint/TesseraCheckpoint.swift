@@ -1,0 +1,1 @@
+// TesseraCheckpoint: seed file, replaced as the module grows.

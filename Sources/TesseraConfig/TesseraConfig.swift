@@ -1,0 +1,1 @@
+// TesseraConfig: seed file, replaced as the module grows.

@@ -1,0 +1,1 @@
+// TesseraData: seed file, replaced as the module grows.

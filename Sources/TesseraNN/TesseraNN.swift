@@ -1,0 +1,1 @@
+// TesseraNN: seed file, replaced as the module grows.

@@ -1,0 +1,1 @@
+// TesseraTraining: seed file, replaced as the module grows.
