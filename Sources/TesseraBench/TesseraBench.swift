@@ -1,0 +1,35 @@
+import Foundation
+import TesseraTensor
+
+/// `tessera-bench NAME [--json]`: runs one named benchmark; `tessera-bench --list` names them.
+/// Build with `swift build -c release`; every figure is one thread (OpenBLAS is set to one thread).
+@main
+struct TesseraBench {
+    static let benchmarks: [(name: String, summary: String, run: (Bool) -> Void)] = [
+        ("gemm", "matmul through the tensor API vs raw cblas_sgemm, n = 64…1024", gemmBenchmark),
+        ("elementwise", "add, mul, exp on 1M floats vs memcpy bandwidth", elementwiseBenchmark),
+    ]
+
+    static func main() {
+        BLASKernelSelection.selectFastKernel()
+        BLAS.setThreadCount(1)
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let json = arguments.contains("--json")
+        let names = arguments.filter { !$0.hasPrefix("--") }
+        if arguments.contains("--list") || names.isEmpty {
+            for benchmark in benchmarks { print("\(benchmark.name)\t\(benchmark.summary)") }
+            if names.isEmpty && !arguments.contains("--list") {
+                FileHandle.standardError.write(Data("usage: tessera-bench NAME [--json] | --list\n".utf8))
+                exit(2)
+            }
+            return
+        }
+        for name in names {
+            guard let benchmark = benchmarks.first(where: { $0.name == name }) else {
+                FileHandle.standardError.write(Data("tessera-bench: unknown benchmark '\(name)'; --list names them\n".utf8))
+                exit(2)
+            }
+            benchmark.run(json)
+        }
+    }
+}
