@@ -1,1 +1,0 @@
-// TesseraConfig: seed file, replaced as the module grows.
