@@ -24,6 +24,7 @@ let libraries: [Target] = [
     .target(name: "TesseraData", dependencies: ["TesseraTensor"], resources: [.copy("Resources")]),
     .target(name: "TesseraConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
     .target(name: "TesseraCheckpoint", dependencies: ["CZstd"]),
+    .target(name: "TesseraDistributed", dependencies: ["CMPI", "TesseraTensor"]),
     .target(
         name: "TesseraTraining",
         dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraConfig", "TesseraCheckpoint"]),
@@ -51,6 +52,7 @@ let tests: [Target] = [
     .testTarget(name: "TesseraDataTests", dependencies: ["TesseraData"]),
     .testTarget(name: "TesseraConfigTests", dependencies: ["TesseraConfig"]),
     .testTarget(name: "TesseraCheckpointTests", dependencies: ["TesseraCheckpoint"]),
+    .testTarget(name: "TesseraDistributedTests", dependencies: ["TesseraDistributed"]),
     .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining"]),
 ]
 

@@ -1,0 +1,1 @@
+// TesseraDistributed: seed file, replaced as the module grows.
