@@ -1,1 +1,5 @@
-print("tessera")
+import TesseraTensor
+
+// Before anything touches OpenBLAS: pick its fast kernels for this CPU (may re-execute the process).
+BLASKernelSelection.selectFastKernel()
+TesseraCommand.main()

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import TesseraConfig
+import TesseraTraining
+
+/// `tessera train RECIPE`: trains in local mode (one process) and writes the run directory.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a recipe on this machine.",
+        discussion: """
+        Writes metrics.jsonl, summary.json, curves.png and checkpoints/ into the run directory \
+        (runs/<recipe name> unless --run-dir is given). SIGINT or SIGTERM saves a checkpoint, then exits.
+        """)
+
+    @Argument(help: "The recipe (a YAML file, e.g. configs/mlp-digits.yaml).")
+    var recipe: String
+
+    @Option(name: .customLong("run-dir"), help: "Where to write metrics, curves and checkpoints.")
+    var runDirectory: String?
+
+    @Option(help: "Resume: 'auto' takes the newest checkpoint in the run directory that verifies; or a checkpoint path.")
+    var resume: String?
+
+    @Option(name: .customLong("set"), help: "Override a recipe field: --set optimizer.learningRate=0.01 (repeatable).")
+    var overrides: [String] = []
+
+    @Flag(help: "Print no progress lines.")
+    var quiet = false
+
+    func run() throws {
+        let loaded = try LoadedRecipe(path: recipe, overrides: overrides)
+        let directory = try RunDirectory(path: runDirectory ?? "runs/\(loaded.classification.name)")
+        InterruptSignal.install()
+        let trainer = try ClassificationTrainer(recipe: loaded.classification, recipeYAML: loaded.yaml, recipeFile: recipe,
+                                                runDirectory: directory, showProgress: !quiet)
+        let request: ResumeRequest = resume == nil ? .none : resume == "auto" ? .automatic : .path(resume!)
+        let result = try trainer.train(resume: request)
+        if let signalName = result.interruptedBy {
+            throw ExitCode(signalName == "SIGINT" ? 130 : 143)
+        }
+        let accuracy = result.finalMetrics["test_accuracy"].map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"
+        print("""
+        trained \(loaded.classification.name): \(result.steps) steps in \(String(format: "%.1f", result.wallSeconds)) s, test accuracy \(accuracy)
+          checkpoint: \(result.checkpointPath ?? "none")
+          metrics:    \(directory.metricsURL.path)
+          summary:    \(directory.summaryURL.path)
+          curves:     \(directory.curvesURL.path)
+        """)
+    }
+}
+
+/// A recipe file after `--set` overrides: its decoded form and the canonical YAML that is stored
+/// in checkpoints.
+struct LoadedRecipe {
+    let classification: ClassificationRecipe
+    let yaml: String
+
+    init(path: String, overrides: [String]) throws {
+        let recipe = try loadRecipe(path: path, overrides: overrides)
+        try self.init(recipe)
+    }
+
+    init(_ recipe: Recipe) throws {
+        let task = recipe.root.mapping?["task"]?.string ?? "classification"
+        guard task == "classification" else {
+            throw ValidationError("\(recipe.file): task '\(task)' is not one this version of tessera trains (known: classification)")
+        }
+        classification = try recipe.decode(ClassificationRecipe.self)
+        yaml = try recipe.canonicalYAML()
+    }
+}

@@ -1,1 +1,0 @@
-// TesseraTraining: seed file, replaced as the module grows.
