@@ -1,1 +1,0 @@
-// TesseraCheckpoint: seed file, replaced as the module grows.
