@@ -53,7 +53,7 @@ let tests: [Target] = [
     .testTarget(name: "TesseraConfigTests", dependencies: ["TesseraConfig"]),
     .testTarget(name: "TesseraCheckpointTests", dependencies: ["TesseraCheckpoint"]),
     .testTarget(name: "TesseraDistributedTests", dependencies: ["TesseraDistributed"]),
-    .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining"]),
+    .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining", "TesseraCheckpoint", "TesseraConfig"]),
 ]
 
 let package = Package(

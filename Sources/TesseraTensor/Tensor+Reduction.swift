@@ -41,6 +41,8 @@ extension Tensor {
     public func sum(alongAxes axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         let input = self
         let axes = resolvedAxes(axes, op: "sum")
+        // Nothing to reduce (a scalar): recording on `self` would overwrite its own gradient node.
+        if axes.isEmpty { return self }
         let keptShape = reducedShape(axes, keepDims: true)
         let output = sumValues(axes).reshapedStorage(reducedShape(axes, keepDims: keepDims))
         return output.recorded("sum", inputs: [input]) { g in
@@ -105,6 +107,7 @@ extension Tensor {
         let input = self
         let resolved = resolvedAxes(axes, op: op)
         check(resolved.allSatisfy { shape[$0] > 0 }, op, "cannot reduce an empty axis of shape \(shape)")
+        if resolved.isEmpty { return self }  // as in `sum`: no new tensor to record on
         var current = self
         for axis in resolved.reversed() {
             let (outer, n, inner) = reductionExtents(current.shape, first: axis, last: axis)

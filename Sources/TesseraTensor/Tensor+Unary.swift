@@ -70,11 +70,12 @@ extension Tensor {
         mapUnary(self) { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
     }
 
-    /// Limits every element to `[minimum, maximum]`; the gradient passes where the input is inside.
+    /// Limits every element to `[minimum, maximum]`; the gradient passes where the input is strictly
+    /// inside (an input exactly on a bound gets none, as in PyTorch 2.x).
     public func clamp(min lower: Float = -.infinity, max upper: Float = .infinity) -> Tensor {
         let x = self
         return mapUnary(x) { Swift.min(Swift.max($0, lower), upper) }.recorded("clamp", inputs: [x]) { g in
-            [g * mapUnary(x) { $0 >= lower && $0 <= upper ? 1 : 0 }]
+            [g * mapUnary(x) { $0 > lower && $0 < upper ? 1 : 0 }]
         }
     }
 

@@ -8,6 +8,12 @@ public enum InterruptSignal {
     nonisolated(unsafe) private static var received: Int32 = 0
 
     public static func install() {
+        // A launcher may have started us with these signals blocked (the mask is inherited).
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber) { number in
                 if InterruptSignal.received != 0 { _exit(128 + number) }

@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+/// Bad input stops `tessera` with a message naming the file, key or value, and a non-zero exit.
+@Suite struct CommandLineErrorTests {
+    func writeRecipe(_ text: String) throws -> URL {
+        let directory = CommandLineTool.temporaryDirectory("recipe")
+        let url = directory.appendingPathComponent("bad.yaml")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    @Test func misspelledKeyNamesFileLineAndClosestKey() throws {
+        let url = try writeRecipe("""
+        task: classification
+        name: typo
+        data: {dataset: digits}
+        model: {kind: mlp}
+        optimizer:
+          kind: adam
+          learningRat: 0.01
+        training: {epochs: 1}
+        """)
+        let result = try CommandLineTool.run(["train", url.path, "--quiet"])
+        #expect(result.status != 0)
+        #expect(result.errorOutput.contains("bad.yaml:7"))
+        #expect(result.errorOutput.contains("learningRate"))
+    }
+
+    @Test func outOfRangeOverrideIsRejectedBeforeTraining() throws {
+        let result = try CommandLineTool.run(["train", "configs/mlp-digits.yaml", "--set", "data.batchSize=0", "--quiet",
+                                              "--run-dir", CommandLineTool.temporaryDirectory("range").path])
+        #expect(result.status != 0)
+        #expect(result.errorOutput.contains("data.batchSize"))
+        #expect(result.errorOutput.contains("positive"))
+    }
+
+    @Test func missingRecipeFileIsNamed() throws {
+        let result = try CommandLineTool.run(["train", "configs/does-not-exist.yaml"])
+        #expect(result.status != 0)
+        #expect(result.errorOutput.contains("does-not-exist.yaml"))
+    }
+
+    @Test func corruptCheckpointGivesClearErrorOnInspect() throws {
+        let directory = CommandLineTool.temporaryDirectory("corrupt")
+        let url = directory.appendingPathComponent("broken.tsr")
+        try Data("TESSERA-but-not-really".utf8).write(to: url)
+        let result = try CommandLineTool.run(["inspect", url.path])
+        #expect(result.status != 0)
+        #expect(result.errorOutput.contains("broken.tsr"))
+    }
+}

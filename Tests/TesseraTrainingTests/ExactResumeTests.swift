@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+import TesseraCheckpoint
+
+/// A run killed at a random moment and resumed ends bit-for-bit where an uninterrupted run ends.
+@Suite(.serialized) struct ExactResumeTests {
+    /// A short version of the default recipe: 4 epochs (92 steps), a checkpoint every 7 steps,
+    /// dropout on, so model, optimizer, data order and dropout streams all have to resume exactly.
+    static let shortRun = ["--set", "training.epochs=4", "--set", "training.checkpointEvery=7",
+                           "--set", "training.evaluateEvery=23", "--set", "training.keepCheckpoints=2", "--quiet"]
+
+    static func modelEntries(_ path: String) throws -> [String: [UInt8]] {
+        let checkpoint = try Checkpoint.read(from: path)
+        var result: [String: [UInt8]] = [:]
+        for entry in checkpoint.entries { result[entry.name] = entry.bytes }
+        return result
+    }
+
+    @Test func killedRunResumedWithAutoMatchesUninterruptedRunBitForBit() throws {
+        let reference = CommandLineTool.temporaryDirectory("reference")
+        let interrupted = CommandLineTool.temporaryDirectory("interrupted")
+        defer {
+            try? FileManager.default.removeItem(at: reference)
+            try? FileManager.default.removeItem(at: interrupted)
+        }
+        let uninterrupted = try CommandLineTool.run(["train", "configs/mlp-digits.yaml", "--run-dir", reference.path] + Self.shortRun)
+        #expect(uninterrupted.status == 0, "\(uninterrupted.errorOutput)")
+
+        // Kill the second run with SIGKILL at a random moment after its first checkpoint.
+        let (process, _, _) = try CommandLineTool.start(["train", "configs/mlp-digits.yaml", "--run-dir", interrupted.path] + Self.shortRun)
+        let checkpoints = interrupted.appendingPathComponent("checkpoints")
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []
+            if files.contains(where: { $0.hasPrefix("step-") && $0.hasSuffix(".tsr") }) { break }
+            usleep(5_000)
+        }
+        usleep(UInt32.random(in: 0...400_000))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal, "the run finished before it could be killed")
+
+        let resumed = try CommandLineTool.run(["train", "configs/mlp-digits.yaml", "--run-dir", interrupted.path, "--resume", "auto"] + Self.shortRun)
+        #expect(resumed.status == 0, "\(resumed.errorOutput)")
+
+        let expected = try Self.modelEntries(reference.appendingPathComponent("checkpoints/step-00000092.tsr").path)
+        let actual = try Self.modelEntries(interrupted.appendingPathComponent("checkpoints/step-00000092.tsr").path)
+        #expect(expected.keys.sorted() == actual.keys.sorted())
+        for (name, bytes) in expected where name.hasPrefix("model/") || name.hasPrefix("optimizer/") {
+            #expect(actual[name] == bytes, "\(name) differs after resume")
+        }
+        // The resumed run's metrics file holds each logged step once.
+        let lines = try String(contentsOf: interrupted.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+            .split(separator: "\n")
+        let referenceLines = try String(contentsOf: reference.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+            .split(separator: "\n")
+        #expect(lines.count == referenceLines.count)
+    }
+
+    @Test func sigtermWritesACheckpointThenExitsNonZero() throws {
+        let directory = CommandLineTool.temporaryDirectory("sigterm")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (process, output, _) = try CommandLineTool.start(
+            ["train", "configs/mlp-digits.yaml", "--run-dir", directory.path, "--set", "training.checkpointEvery=0"])
+        // Wait for training to be under way (its first progress line), then pre-empt it.
+        let handle = output.fileHandleForReading
+        var seen = ""
+        while !seen.contains("step ") {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        kill(process.processIdentifier, SIGTERM)
+        let rest = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 143)
+        #expect(rest.contains("SIGTERM: saved"))
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("checkpoints").path)
+        let saved = try #require(files.first { $0.hasPrefix("step-") })
+        _ = try Checkpoint.verify(directory.appendingPathComponent("checkpoints").appendingPathComponent(saved).path)
+    }
+}
