@@ -95,10 +95,15 @@ extension Tensor {
     }
 
     /// The p-norm over `axes` (2 by default).
+    /// At a zero vector the gradient is 0 (PyTorch's subgradient), not the 0/0 of the chain rule.
     public func norm(_ p: Float = 2, alongAxes axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
-        if p == 2 { return (self * self).sum(alongAxes: axes, keepDims: keepDims).sqrt() }
         if p == 1 { return abs().sum(alongAxes: axes, keepDims: keepDims) }
-        return abs().pow(p).sum(alongAxes: axes, keepDims: keepDims).pow(1 / p)
+        let powered = p == 2 ? (self * self).sum(alongAxes: axes, keepDims: keepDims)
+                             : abs().pow(p).sum(alongAxes: axes, keepDims: keepDims)
+        // Route zero sums through a constant so neither the root nor the power divides by zero.
+        let isZero = powered.equal(0)
+        let root = Tensor.where(isZero, Tensor(1), powered).pow(1 / p)
+        return root * (1 - isZero)
     }
 
     // MARK: - Extrema

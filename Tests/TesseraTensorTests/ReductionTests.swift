@@ -96,3 +96,15 @@ import Testing
         expectGradientMatchesFiniteDifferences(x, "norm3") { $0.norm(3) }
     }
 }
+
+@Suite struct NormAtZeroTests {
+    @Test func normOfZeroVectorHasZeroGradientNotNaN() {
+        for p: Float in [2, 3] {
+            let x = Tensor.zeros([4]).requiringGradient()
+            let n = x.norm(p)
+            #expect(n.item == 0)
+            n.backward()
+            #expect(x.grad!.scalars == [0, 0, 0, 0], "p = \(p)")
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// TesseraData: seed file, replaced as the module grows.

@@ -1,1 +1,0 @@
-// TesseraDistributed: seed file, replaced as the module grows.

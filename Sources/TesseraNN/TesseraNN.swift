@@ -1,1 +1,0 @@
-// TesseraNN: seed file, replaced as the module grows.
