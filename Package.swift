@@ -39,9 +39,10 @@ let executables: [Target] = [
             "TesseraTraining", "TesseraCheckpoint", "TesseraConfig",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+    .executableTarget(name: "TesseraMPISelfTest", dependencies: ["TesseraDistributed"]),
     .executableTarget(
         name: "TesseraBench",
-        dependencies: ["TesseraTensor", "TesseraNN", "TesseraCheckpoint", "CBLAS", "CZstd"]),
+        dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraCheckpoint"]),
 ]
 
 // MARK: - Tests
@@ -62,6 +63,7 @@ let package = Package(
     products: [
         .executable(name: "tessera", targets: ["TesseraCLI"]),
         .executable(name: "tessera-bench", targets: ["TesseraBench"]),
+        .executable(name: "tessera-mpi-selftest", targets: ["TesseraMPISelfTest"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -16,6 +16,7 @@ static inline MPI_Op tessera_mpi_min(void) { return MPI_MIN; }
 static inline MPI_Request tessera_mpi_request_null(void) { return MPI_REQUEST_NULL; }
 static inline MPI_Status *tessera_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
 static inline MPI_Errhandler tessera_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
+static inline void *tessera_mpi_in_place(void) { return MPI_IN_PLACE; }
 static inline int tessera_mpi_any_source(void) { return MPI_ANY_SOURCE; }
 static inline int tessera_mpi_any_tag(void) { return MPI_ANY_TAG; }
 static inline int tessera_mpi_success(void) { return MPI_SUCCESS; }
