@@ -27,7 +27,7 @@ let libraries: [Target] = [
     .target(name: "TesseraDistributed", dependencies: ["CMPI", "TesseraTensor"]),
     .target(
         name: "TesseraTraining",
-        dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraConfig", "TesseraCheckpoint"]),
+        dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraConfig", "TesseraCheckpoint", "TesseraDistributed"]),
 ]
 
 // MARK: - Executables
@@ -39,6 +39,10 @@ let executables: [Target] = [
             "TesseraTraining", "TesseraCheckpoint", "TesseraConfig",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+    .executableTarget(
+        name: "TesseraCoordinator",
+        dependencies: ["TesseraTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    .executableTarget(name: "TesseraWorker", dependencies: ["TesseraTraining"]),
     .executableTarget(name: "TesseraMPISelfTest", dependencies: ["TesseraDistributed"]),
     .executableTarget(
         name: "TesseraBench",
@@ -62,6 +66,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tessera", targets: ["TesseraCLI"]),
+        .executable(name: "tessera-coordinator", targets: ["TesseraCoordinator"]),
+        .executable(name: "tessera-worker", targets: ["TesseraWorker"]),
         .executable(name: "tessera-bench", targets: ["TesseraBench"]),
         .executable(name: "tessera-mpi-selftest", targets: ["TesseraMPISelfTest"]),
     ],

@@ -8,6 +8,14 @@ struct TesseraBench {
     static let benchmarks: [(name: String, summary: String, run: (Bool) -> Void)] = [
         ("gemm", "matmul through the tensor API vs raw cblas_sgemm, n = 64…1024", gemmBenchmark),
         ("elementwise", "add, mul, exp on 1M floats vs memcpy bandwidth", elementwiseBenchmark),
+        ("mlp-fwdbwd", "forward + backward of the reference MLP 64-256-256-10, batch 128",
+         { modelStepBenchmark("mlp-fwdbwd", json: $0, withOptimizer: false, build: referenceMLP) }),
+        ("mlp-step", "forward + backward + Adam of the reference MLP",
+         { modelStepBenchmark("mlp-step", json: $0, withOptimizer: true, build: referenceMLP) }),
+        ("cnn-fwdbwd", "forward + backward of the reference CNN (1x28x28, conv32, conv64, fc128, fc10), batch 64",
+         { modelStepBenchmark("cnn-fwdbwd", json: $0, withOptimizer: false, build: referenceCNN) }),
+        ("cnn-step", "forward + backward + Adam of the reference CNN",
+         { modelStepBenchmark("cnn-step", json: $0, withOptimizer: true, build: referenceCNN) }),
     ]
 
     static func main() {

@@ -28,7 +28,22 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Print no progress lines.")
     var quiet = false
 
+    @Option(help: "Train with N processes on this machine under mpirun: a coordinator and N-1 workers.")
+    var np: Int?
+
     func run() throws {
+        if let np {
+            guard np >= 1 else { throw ValidationError("--np must be at least 1, got \(np)") }
+            if np > 1 {
+                var forwarded = [recipe] + overrides.flatMap { ["--set", $0] }
+                if let runDirectory { forwarded += ["--run-dir", runDirectory] }
+                if let resume { forwarded += ["--resume", resume] }
+                if quiet { forwarded.append("--quiet") }
+                let status = try MPILauncher.run(processes: np, coordinatorArguments: forwarded)
+                if status != 0 { throw ExitCode(status) }
+                return
+            }
+        }
         let loaded = try LoadedRecipe(path: recipe, overrides: overrides)
         let directory = try RunDirectory(path: runDirectory ?? "runs/\(loaded.classification.name)")
         InterruptSignal.install()

@@ -26,9 +26,10 @@ public struct ClassificationRecipe: Decodable, RecipeValidatable {
     public var optimizer: OptimizerSection
     public var schedule: ScheduleSection
     public var training: TrainingSection
+    public var distributed: DistributedSection
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case task, name, seed, data, model, optimizer, schedule, training
+        case task, name, seed, data, model, optimizer, schedule, training, distributed
     }
 
     public init(from decoder: Decoder) throws {
@@ -41,6 +42,7 @@ public struct ClassificationRecipe: Decodable, RecipeValidatable {
         optimizer = try container.decode(OptimizerSection.self, forKey: .optimizer)
         schedule = try container.decodeIfPresent(ScheduleSection.self, forKey: .schedule) ?? ScheduleSection()
         training = try container.decode(TrainingSection.self, forKey: .training)
+        distributed = try container.decodeIfPresent(DistributedSection.self, forKey: .distributed) ?? DistributedSection()
     }
 
     public func validate(_ check: RecipeValidator) throws {
@@ -295,5 +297,39 @@ public struct TrainingSection: Decodable, RecipeValidatable {
         try check.positive("keepCheckpoints", keepCheckpoints)
         try check.nonNegative("gradientClipNorm", gradientClipNorm)
         try check.range("labelSmoothing", labelSmoothing, 0...0.5)
+    }
+}
+
+/// How processes train together when the recipe runs under MPI (ignored in local mode).
+public struct DistributedSection: Decodable, RecipeValidatable {
+    /// Size of a gradient bucket. Buckets start their allreduce as soon as backward has produced
+    /// all their gradients; small buckets start earlier, large ones cost fewer messages. 2 MB was
+    /// the better of 1, 2 and 4 MB on the 2-core benchmark machine (BENCHMARKS.md).
+    public var bucketMegabytes: Double
+    /// Overlap gradient averaging with backward (buckets); `false` averages in one flat allreduce
+    /// after backward.
+    public var overlap: Bool
+    /// Seconds a collective may wait for every rank before the job reports the missing ranks and ends.
+    public var collectiveTimeoutSeconds: Double
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case bucketMegabytes, overlap, collectiveTimeoutSeconds }
+
+    public init() {
+        bucketMegabytes = 2
+        overlap = true
+        collectiveTimeoutSeconds = 120
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        bucketMegabytes = try container.decodeIfPresent(Double.self, forKey: .bucketMegabytes) ?? bucketMegabytes
+        overlap = try container.decodeIfPresent(Bool.self, forKey: .overlap) ?? overlap
+        collectiveTimeoutSeconds = try container.decodeIfPresent(Double.self, forKey: .collectiveTimeoutSeconds) ?? collectiveTimeoutSeconds
+    }
+
+    public func validate(_ check: RecipeValidator) throws {
+        try check.range("bucketMegabytes", bucketMegabytes, 0.01...1024)
+        try check.range("collectiveTimeoutSeconds", collectiveTimeoutSeconds, 0.1...86_400)
     }
 }

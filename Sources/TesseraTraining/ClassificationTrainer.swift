@@ -66,6 +66,9 @@ public final class ClassificationTrainer {
                             seed: shuffling.next64(),
                             rank: collective?.rank ?? 0, worldSize: worldSize)
         totalSteps = recipe.training.epochs * loader.batchesPerEpoch
+        if recipe.schedule.kind != .constant && recipe.schedule.kind != .step && recipe.schedule.warmupSteps >= totalSteps {
+            throw TrainingError("\(recipeFile): schedule.warmupSteps (\(recipe.schedule.warmupSteps)) must be smaller than the run's \(totalSteps) steps (training.epochs \(recipe.training.epochs) × \(loader.batchesPerEpoch) batches per epoch)")
+        }
         schedule = makeSchedule(recipe.schedule, learningRate: recipe.optimizer.learningRate, totalSteps: totalSteps)
         progressReporter = ProgressReporter(enabled: showProgress && (collective?.rank ?? 0) == 0)
         checkpoints = CheckpointDirectory(path: runDirectory.checkpointsURL.path, keepLast: recipe.training.keepCheckpoints)
@@ -77,9 +80,17 @@ public final class ClassificationTrainer {
         var progress = try startingProgress(resume)
         try loader.resume(from: progress.loader)
         if let collective {
-            // Every rank starts from rank 0's state: parameters, buffers and optimizer slots.
+            // Every rank starts from rank 0's state: parameters and buffers (sorted by name), and
+            // optimizer slots, so the replicas stay identical.
             try collective.broadcast(model.stateDictionary().sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+            try collective.broadcast(optimizer.stateDictionary().sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
             try collective.prepareGradientAveraging(model.namedParameters())
+            if collective.rank > 0 {
+                // Dropout masks must differ between ranks (they cover different examples); rank 0
+                // keeps the checkpointed stream, the others derive theirs from the rank and step.
+                model.seedGenerators(from: RandomGenerator(seed: recipe.seed).derived(stream: RandomStreams.dropout)
+                    .derived(stream: UInt64(collective.rank) << 40 | UInt64(progress.step)))
+            }
         }
         if isLeader { try run.rewriteMetrics(progress.metrics) }
         let segmentStart = Date()
@@ -90,7 +101,7 @@ public final class ClassificationTrainer {
 
         model.train()
         while progress.step < totalSteps {
-            if let signalName = pendingInterruption() {
+            if let signalName = try pendingInterruption() {
                 progress.loader = loader.position
                 progress.generators = model.namedGenerators()
                 progress.wallSeconds = wallBefore + Date().timeIntervalSince(segmentStart)
@@ -104,7 +115,7 @@ public final class ClassificationTrainer {
             progress.step += 1
             lossSinceLog += loss
             correctSinceLog += correct
-            samplesSinceLog += shardCount * (collective?.worldSize ?? 1)
+            samplesSinceLog += shardCount
             stepsSinceLog += 1
 
             let step = progress.step
@@ -118,7 +129,7 @@ public final class ClassificationTrainer {
                 record["loss"] = sums[0] / Double(stepsSinceLog) / worldSize
                 record["train_accuracy"] = sums[1] / sums[2]
                 record["learning_rate"] = Double(optimizer.learningRate)
-                record["samples_per_second"] = Double(samplesSinceLog) / max(elapsed, 1e-9)
+                record["samples_per_second"] = sums[2] / max(elapsed, 1e-9)
                 (lossSinceLog, correctSinceLog, samplesSinceLog, stepsSinceLog) = (0, 0, 0, 0)
                 timeOfLastLog = Date()
             }
@@ -260,8 +271,12 @@ public final class ClassificationTrainer {
         return try checkpoints.save(checkpoint, step: progress.step, isBest: isBest)
     }
 
-    /// A pending SIGINT/SIGTERM, agreed on by every rank (rank 0's view wins).
-    private func pendingInterruption() -> String? {
-        InterruptSignal.pending == nil ? nil : InterruptSignal.pendingName
+    /// A pending SIGINT/SIGTERM. With several processes every rank must stop at the same step, so
+    /// they agree once per step (a one-number allreduce): a signal to any rank stops them all.
+    private func pendingInterruption() throws -> String? {
+        let local = InterruptSignal.pending != nil
+        guard let collective else { return local ? InterruptSignal.pendingName : nil }
+        let votes = try collective.sum([local ? 1 : 0])[0]
+        return votes > 0 ? (local ? InterruptSignal.pendingName : "a signal to another rank") : nil
     }
 }

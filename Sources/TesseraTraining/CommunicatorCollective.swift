@@ -1,0 +1,51 @@
+import TesseraDistributed
+import TesseraTensor
+
+/// Data-parallel training over a `Communicator` (MPI across processes, or in-process threads in
+/// tests): parameters broadcast from rank 0 in sorted-name order, gradients averaged in buckets
+/// that start during backward (or in one flat allreduce), metrics summed.
+public final class CommunicatorCollective: TrainingCollective {
+    public let communicator: any Communicator
+    public let settings: DistributedSection
+    private var bucketer: GradientBucketer?
+    private var parameters: [(String, Tensor)] = []
+
+    public init(communicator: any Communicator, settings: DistributedSection) {
+        self.communicator = communicator
+        self.settings = settings
+    }
+
+    public var rank: Int { communicator.rank }
+    public var worldSize: Int { communicator.size }
+
+    public func broadcast(_ tensors: [(name: String, tensor: Tensor)]) throws {
+        try communicator.broadcastParameters(tensors.map { ($0.name, $0.tensor) }, root: 0, timeout: settings.collectiveTimeoutSeconds)
+    }
+
+    public func prepareGradientAveraging(_ parameters: [(name: String, parameter: Tensor)]) throws {
+        self.parameters = parameters.map { ($0.name, $0.parameter) }
+        bucketer?.detach()
+        bucketer = settings.overlap
+            ? GradientBucketer(parameters: self.parameters, communicator: communicator,
+                               bucketBytes: Int(settings.bucketMegabytes * 1_048_576))
+            : nil
+    }
+
+    public func averageGradients() throws {
+        if let bucketer {
+            try bucketer.finish(timeout: settings.collectiveTimeoutSeconds)
+        } else {
+            try communicator.averageGradients(parameters: parameters, timeout: settings.collectiveTimeoutSeconds)
+        }
+    }
+
+    public func sum(_ values: [Double]) throws -> [Double] {
+        var floats = values.map(Float.init)
+        try communicator.allreduce(&floats, operation: .sum, timeout: settings.collectiveTimeoutSeconds)
+        return floats.map(Double.init)
+    }
+
+    public func broadcastBytes(_ value: [UInt8]) throws -> [UInt8] {
+        try communicator.broadcast(bytes: value, root: 0, timeout: settings.collectiveTimeoutSeconds)
+    }
+}
