@@ -25,6 +25,8 @@ let libraries: [Target] = [
     .target(name: "TesseraConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
     .target(name: "TesseraCheckpoint", dependencies: ["CZstd"]),
     .target(name: "TesseraDistributed", dependencies: ["CMPI", "TesseraTensor"]),
+    .target(name: "TesseraTransformers", dependencies: ["TesseraTensor", "TesseraNN"]),
+    .target(name: "TesseraReinforcement", dependencies: ["TesseraTensor", "TesseraNN"]),
     .target(
         name: "TesseraTraining",
         dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraConfig", "TesseraCheckpoint", "TesseraDistributed"]),
@@ -58,6 +60,8 @@ let tests: [Target] = [
     .testTarget(name: "TesseraConfigTests", dependencies: ["TesseraConfig"]),
     .testTarget(name: "TesseraCheckpointTests", dependencies: ["TesseraCheckpoint"]),
     .testTarget(name: "TesseraDistributedTests", dependencies: ["TesseraDistributed"]),
+    .testTarget(name: "TesseraTransformersTests", dependencies: ["TesseraTransformers"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "TesseraReinforcementTests", dependencies: ["TesseraReinforcement"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining", "TesseraCheckpoint", "TesseraConfig"]),
 ]
 

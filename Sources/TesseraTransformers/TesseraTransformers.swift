@@ -1,0 +1,1 @@
+// TesseraTransformers: seed file, replaced as the module grows.
