@@ -29,7 +29,10 @@ let libraries: [Target] = [
     .target(name: "TesseraReinforcement", dependencies: ["TesseraTensor", "TesseraNN"]),
     .target(
         name: "TesseraTraining",
-        dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraConfig", "TesseraCheckpoint", "TesseraDistributed"]),
+        dependencies: [
+            "TesseraTensor", "TesseraNN", "TesseraData", "TesseraConfig", "TesseraCheckpoint", "TesseraDistributed",
+            "TesseraTransformers", "TesseraReinforcement",
+        ]),
 ]
 
 // MARK: - Executables
