@@ -1,7 +1,7 @@
 # The two set-up commands of the README, plus the benchmark and convergence runs.
 # Each target first installs the Debian packages Tessera links against, if any is missing.
 
-PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev pkg-config
+PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev pkg-config iproute2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RECIPE ?= configs/mlp-digits.yaml
 

@@ -38,6 +38,11 @@ enum MPILauncher {
         for signalNumber in [SIGTERM, SIGINT] {
             signal(signalNumber) { _ in if MPILauncher.child > 0 { kill(MPILauncher.child, SIGUSR1) } }
         }
+        // A parent may have started us with signals blocked; mpirun and the ranks inherit the mask.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for signalNumber in [SIGTERM, SIGINT, SIGUSR1] { sigaddset(&unblock, signalNumber) }
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         try process.run()
         child = process.processIdentifier
         process.waitUntilExit()

@@ -143,7 +143,7 @@ public enum CommunicatorError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .timeout(operation, waited, missing):
-            let who = missing.map { $0.isEmpty ? "every rank has arrived" : "missing ranks \($0)" }
+            let who = missing.map { $0.isEmpty ? "every rank has arrived and answers" : "missing or unresponsive ranks \($0)" }
                 ?? "missing ranks unknown on this rank (rank 0 reports them)"
             return "\(operation) timed out after \(String(format: "%.2f", waited)) s; \(who)"
         case let .mpi(function, code, message):

@@ -137,7 +137,10 @@ public final class MPICommunicator: Communicator {
         try arrivals?.arrive(at: number)
         let request = try start()
         return MPIPollingRequest(operation: "\(operation) (collective #\(number), rank \(rank))", communicator: self,
-                                 poll: { try request.test() }, missingRanks: { [arrivals] in arrivals?.missingRanks(at: number) },
+                                 poll: { [arrivals] in
+                                     arrivals?.answerPings()
+                                     return try request.test()
+                                 }, missingRanks: { [arrivals] in arrivals?.missingRanks(at: number) },
                                  onComplete: onComplete)
     }
 

@@ -83,7 +83,7 @@ public final class ClassificationTrainer {
             // Every rank starts from rank 0's state: parameters and buffers (sorted by name), and
             // optimizer slots, so the replicas stay identical.
             try collective.broadcast(model.stateDictionary().sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
-            try collective.broadcast(optimizer.stateDictionary().sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+            try broadcastOptimizerState(collective)
             try collective.prepareGradientAveraging(model.namedParameters())
             if collective.rank > 0 {
                 // Dropout masks must differ between ranks (they cover different examples); rank 0
@@ -263,6 +263,19 @@ public final class ClassificationTrainer {
         var progress = try JSONDecoder().decode(TrainingProgress.self, from: Data(bytes))
         progress.metrics = []  // only rank 0 logs
         return progress
+    }
+
+    /// Rank 0's optimizer slots to every rank. Workers have none yet (slots are created at a
+    /// parameter's first update) while a resumed rank 0 has them all, so the slots travel as one
+    /// encoded checkpoint rather than as a tensor-by-tensor broadcast.
+    private func broadcastOptimizerState(_ collective: any TrainingCollective) throws {
+        let entries = optimizer.stateDictionary().sorted { $0.key < $1.key }.map { TrainingCheckpoint.entry($0.key, $0.value) }
+        let bytes = try collective.broadcastBytes(collective.rank == 0 ? Checkpoint(entries: entries).encoded() : [])
+        guard collective.rank != 0 else { return }
+        let received = try Checkpoint(decoding: bytes, source: "optimizer state from rank 0")
+        var state: [String: Tensor] = [:]
+        for entry in received.entries { state[entry.name] = try TrainingCheckpoint.tensor(entry, path: "optimizer state from rank 0") }
+        try optimizer.loadStateDictionary(state)
     }
 
     private func saveCheckpoint(_ progress: TrainingProgress, isBest: Bool) throws -> String? {

@@ -10,16 +10,23 @@ public final class CommunicatorCollective: TrainingCollective {
     private var bucketer: GradientBucketer?
     private var parameters: [(String, Tensor)] = []
 
+    /// Seconds this rank waits in a collective. Only rank 0 can tell which ranks are missing, so
+    /// the others wait longer (half again, plus 10 s for rank 0's liveness pings): rank 0 gives up
+    /// first, names the missing ranks and ends the job.
+    private let timeout: Double
+
     public init(communicator: any Communicator, settings: DistributedSection) {
         self.communicator = communicator
         self.settings = settings
+        let base = settings.collectiveTimeoutSeconds
+        timeout = communicator.rank == 0 ? base : base * 1.5 + 10
     }
 
     public var rank: Int { communicator.rank }
     public var worldSize: Int { communicator.size }
 
     public func broadcast(_ tensors: [(name: String, tensor: Tensor)]) throws {
-        try communicator.broadcastParameters(tensors.map { ($0.name, $0.tensor) }, root: 0, timeout: settings.collectiveTimeoutSeconds)
+        try communicator.broadcastParameters(tensors.map { ($0.name, $0.tensor) }, root: 0, timeout: timeout)
     }
 
     public func prepareGradientAveraging(_ parameters: [(name: String, parameter: Tensor)]) throws {
@@ -33,19 +40,19 @@ public final class CommunicatorCollective: TrainingCollective {
 
     public func averageGradients() throws {
         if let bucketer {
-            try bucketer.finish(timeout: settings.collectiveTimeoutSeconds)
+            try bucketer.finish(timeout: timeout)
         } else {
-            try communicator.averageGradients(parameters: parameters, timeout: settings.collectiveTimeoutSeconds)
+            try communicator.averageGradients(parameters: parameters, timeout: timeout)
         }
     }
 
     public func sum(_ values: [Double]) throws -> [Double] {
         var floats = values.map(Float.init)
-        try communicator.allreduce(&floats, operation: .sum, timeout: settings.collectiveTimeoutSeconds)
+        try communicator.allreduce(&floats, operation: .sum, timeout: timeout)
         return floats.map(Double.init)
     }
 
     public func broadcastBytes(_ value: [UInt8]) throws -> [UInt8] {
-        try communicator.broadcast(bytes: value, root: 0, timeout: settings.collectiveTimeoutSeconds)
+        try communicator.broadcast(bytes: value, root: 0, timeout: timeout)
     }
 }
