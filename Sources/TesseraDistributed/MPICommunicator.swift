@@ -66,14 +66,14 @@ public final class MPICommunicator: Communicator {
     }
 
     /// Blocking `MPI_Allreduce` (sum) on the same processes, bypassing polling, copy and arrival
-    /// tracking: only for measuring their cost (`measureMPIOverheads`).
-    func rawAllreduce(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) throws {
+    /// tracking: only for measuring their cost (`measureMPIOverheads`, `tessera-bench allreduce`).
+    public func rawAllreduce(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) throws {
         try MPILibrary.allreduce(send: input.baseAddress, receive: output.baseAddress, count: input.count, data)
     }
 
     /// `MPI_Iallreduce` (sum) completed by a tight `MPI_Test` loop: the non-blocking algorithm's own
     /// cost, without copy, backoff or arrival tracking (`measureMPIOverheads`).
-    func rawIallreduce(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) throws {
+    public func rawIallreduce(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) throws {
         let request = try MPILibrary.iallreduce(send: input.baseAddress, receive: output.baseAddress, count: input.count,
                                                 operation: .sum, data)
         while try !request.test() {}
