@@ -16,6 +16,9 @@ struct TesseraBench {
          { modelStepBenchmark("cnn-fwdbwd", json: $0, withOptimizer: false, build: referenceCNN) }),
         ("cnn-step", "forward + backward + Adam of the reference CNN",
          { modelStepBenchmark("cnn-step", json: $0, withOptimizer: true, build: referenceCNN) }),
+        ("checkpoint", "save/load MB/s and compression of a trained model vs plain zstd", checkpointBenchmark),
+        ("allreduce", "gradient averaging vs raw MPI_Allreduce, and step time with/without overlap (run under mpirun)",
+         allreduceBenchmark),
     ]
 
     static func main() {
