@@ -15,10 +15,12 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-# The main job: build in release mode and train the default recipe on the built-in digits.
+# The main job: build in release mode and train the default recipe on the built-in digits with
+# the coordinator and one worker under mpirun on this machine (NP=1 trains in one process).
+NP ?= 2
 train: deps
-	swift build -c release --product tessera
-	.build/release/tessera train $(RECIPE)
+	swift build -c release
+	.build/release/tessera train $(RECIPE) --np $(NP)
 
 # The test suite (what CI runs).
 test: deps
@@ -31,5 +33,5 @@ bench: deps
 
 # Full-length training runs that must reach their documented targets (minutes, not part of `make test`).
 convergence: deps
-	swift build -c release --product tessera
+	swift build -c release
 	Tests/convergence.sh
