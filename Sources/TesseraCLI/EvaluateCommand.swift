@@ -12,7 +12,10 @@ struct EvaluateCommand: ParsableCommand {
     var recipe: String
 
     @Option(help: "The checkpoint file (.tsr).")
-    var checkpoint: String
+    var checkpoint: String?
+
+    @Option(help: "Evaluate model weights from a safetensors file instead of a checkpoint.")
+    var weights: String?
 
     @Option(name: .customLong("set"), help: "Override a recipe field (repeatable).")
     var overrides: [String] = []
@@ -23,9 +26,20 @@ struct EvaluateCommand: ParsableCommand {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let trainer = try ClassificationTrainer(recipe: loaded.classification, recipeYAML: loaded.yaml, recipeFile: recipe,
                                                 runDirectory: try RunDirectory(path: scratch.path), showProgress: false)
-        let stored = try Checkpoint.read(from: checkpoint)
-        let progress = try TrainingCheckpoint.restore(stored, path: checkpoint, model: trainer.model, optimizer: nil)
+        let source: String
+        var step = 0
+        switch (checkpoint, weights) {
+        case let (checkpoint?, nil):
+            let stored = try Checkpoint.read(from: checkpoint)
+            step = try TrainingCheckpoint.restore(stored, path: checkpoint, model: trainer.model, optimizer: nil).step
+            source = checkpoint
+        case let (nil, weights?):
+            try trainer.loadInitialWeights(safetensorsPath: weights)
+            source = weights
+        default:
+            throw ValidationError("give exactly one of --checkpoint PATH and --weights PATH")
+        }
         let (loss, accuracy) = trainer.evaluate(on: trainer.data.test)
-        print("{\"checkpoint\":\"\(checkpoint)\",\"step\":\(progress.step),\"test_loss\":\(loss),\"test_accuracy\":\(accuracy),\"test_examples\":\(trainer.data.test.count)}")
+        print("{\"checkpoint\":\"\(source)\",\"step\":\(step),\"test_loss\":\(loss),\"test_accuracy\":\(accuracy),\"test_examples\":\(trainer.data.test.count)}")
     }
 }

@@ -31,6 +31,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Train with N processes on this machine under mpirun: a coordinator and N-1 workers.")
     var np: Int?
 
+    @Option(help: "Start from the model weights in this safetensors file (e.g. exported from PyTorch).")
+    var weights: String?
+
     func run() throws {
         if let np {
             guard np >= 1 else { throw ValidationError("--np must be at least 1, got \(np)") }
@@ -39,6 +42,7 @@ struct TrainCommand: ParsableCommand {
                 if let runDirectory { forwarded += ["--run-dir", runDirectory] }
                 if let resume { forwarded += ["--resume", resume] }
                 if quiet { forwarded.append("--quiet") }
+                if let weights { forwarded += ["--weights", weights] }
                 let status = try MPILauncher.run(processes: np, coordinatorArguments: forwarded)
                 if status != 0 { throw ExitCode(status) }
                 return
@@ -49,6 +53,7 @@ struct TrainCommand: ParsableCommand {
         InterruptSignal.install()
         let trainer = try ClassificationTrainer(recipe: loaded.classification, recipeYAML: loaded.yaml, recipeFile: recipe,
                                                 runDirectory: directory, showProgress: !quiet)
+        if let weights { try trainer.loadInitialWeights(safetensorsPath: weights) }
         let request: ResumeRequest = resume == nil ? .none : resume == "auto" ? .automatic : .path(resume!)
         let result = try trainer.train(resume: request)
         if let signalName = result.interruptedBy {

@@ -23,10 +23,13 @@ struct CoordinatorCommand: ParsableCommand {
     @Flag(help: "Print no progress lines.")
     var quiet = false
 
+    @Option(help: "Start from the model weights in this safetensors file.")
+    var weights: String?
+
     func run() throws {
         let request: ResumeRequest = resume == nil ? .none : resume == "auto" ? .automatic : .path(resume!)
         let status = DistributedRun.coordinator(.init(recipePath: recipe, overrides: overrides, runDirectory: runDirectory,
-                                                      resume: request, quiet: quiet))
+                                                      resume: request, quiet: quiet, weights: weights))
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -76,6 +76,12 @@ public final class ClassificationTrainer {
 
     // MARK: - Running
 
+    /// Starts from the weights in a safetensors file instead of the recipe's initialisation
+    /// (fine-tuning a model trained elsewhere). Call before `train`; a resumed checkpoint wins.
+    public func loadInitialWeights(safetensorsPath path: String) throws {
+        try TrainingCheckpoint.loadWeights(safetensorsPath: path, into: model)
+    }
+
     public func train(resume: ResumeRequest = .none) throws -> TrainingResult {
         var progress = try startingProgress(resume)
         try loader.resume(from: progress.loader)

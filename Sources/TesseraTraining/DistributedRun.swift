@@ -24,8 +24,12 @@ public enum DistributedRun {
         public var runDirectory: String?
         public var resume: ResumeRequest
         public var quiet: Bool
+        /// Initial weights (safetensors) for rank 0; the broadcast hands them to the workers.
+        public var weights: String?
 
-        public init(recipePath: String, overrides: [String], runDirectory: String?, resume: ResumeRequest, quiet: Bool) {
+        public init(recipePath: String, overrides: [String], runDirectory: String?, resume: ResumeRequest, quiet: Bool,
+                    weights: String? = nil) {
+            self.weights = weights
             self.recipePath = recipePath
             self.overrides = overrides
             self.runDirectory = runDirectory
@@ -67,7 +71,7 @@ public enum DistributedRun {
             return 1
         }
         return train(recipe: recipe, yaml: yaml, recipeFile: options.recipePath, runDirectory: options.runDirectory,
-                     resume: options.resume, quiet: options.quiet, communicator: communicator)
+                     resume: options.resume, quiet: options.quiet, weights: options.weights, communicator: communicator)
     }
 
     /// Runs a worker rank. Returns the process exit status.
@@ -95,14 +99,14 @@ public enum DistributedRun {
         do {
             let recipe = try Recipe(yaml: yaml, file: file).decode(ClassificationRecipe.self)
             return train(recipe: recipe, yaml: yaml, recipeFile: file, runDirectory: nil, resume: .none, quiet: true,
-                         communicator: communicator)
+                         weights: nil, communicator: communicator)
         } catch {
             fail(communicator, "tessera-worker \(communicator.rank): the coordinator's recipe does not decode: \(error)")
         }
     }
 
     private static func train(recipe: ClassificationRecipe, yaml: String, recipeFile: String, runDirectory: String?,
-                              resume: ResumeRequest, quiet: Bool, communicator: MPICommunicator) -> Int32 {
+                              resume: ResumeRequest, quiet: Bool, weights: String?, communicator: MPICommunicator) -> Int32 {
         communicator.defaultTimeout = recipe.distributed.collectiveTimeoutSeconds
         InterruptSignal.install()
         let isCoordinator = communicator.rank == 0
@@ -115,6 +119,7 @@ public enum DistributedRun {
             let trainer = try ClassificationTrainer(recipe: recipe, recipeYAML: yaml, recipeFile: recipeFile,
                                                     runDirectory: try RunDirectory(path: directoryPath),
                                                     collective: collective, showProgress: !quiet)
+            if let weights, isCoordinator { try trainer.loadInitialWeights(safetensorsPath: weights) }
             let result = try trainer.train(resume: isCoordinator ? resume : .none)
             if isCoordinator {
                 printResult(result, name: recipe.name, worldSize: communicator.size, directory: directoryPath)

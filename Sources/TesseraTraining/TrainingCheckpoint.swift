@@ -72,6 +72,26 @@ public enum TrainingCheckpoint {
         return progress
     }
 
+    /// Loads model weights from a safetensors file (names are the model's parameter and buffer
+    /// names, as `tessera export` writes them and `safetensors.torch.save_file` of a matching
+    /// PyTorch `state_dict` does). Every name must match, with the same shape.
+    public static func loadWeights(safetensorsPath path: String, into model: any Module) throws {
+        let file = try Safetensors.read(from: path)
+        var state: [String: Tensor] = [:]
+        for entry in file.entries {
+            guard entry.dtype == .float32 || entry.dtype == .float64 else {
+                throw TrainingError("\(path): tensor \(entry.name) is \(entry.dtype.name); only F32 and F64 weights load")
+            }
+            let values = entry.dtype == .float32 ? try entry.values(as: Float.self) : try entry.values(as: Double.self).map(Float.init)
+            state[entry.name] = Tensor(shape: entry.shape, scalars: values)
+        }
+        do {
+            try model.loadStateDictionary(state)
+        } catch {
+            throw TrainingError("\(path): does not fit the recipe's model: \(error)")
+        }
+    }
+
     /// The resolved recipe stored in a checkpoint.
     public static func recipe(of checkpoint: Checkpoint, path: String) throws -> String {
         guard let recipe = checkpoint.metadata["recipe"] else {

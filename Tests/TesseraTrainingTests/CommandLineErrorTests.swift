@@ -50,3 +50,30 @@ import Testing
         #expect(result.errorOutput.contains("broken.tsr"))
     }
 }
+
+/// Weights move to and from the Python world through safetensors.
+@Suite struct InterchangeTests {
+    @Test func exportedSafetensorsWeightsEvaluateLikeTheCheckpoint() throws {
+        let directory = CommandLineTool.temporaryDirectory("interchange")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let short = ["--set", "training.epochs=2", "--set", "schedule.warmupSteps=5", "--quiet"]
+        let trained = try CommandLineTool.run(["train", "configs/mlp-digits.yaml", "--run-dir", directory.path] + short)
+        #expect(trained.status == 0, "\(trained.errorOutput)")
+        let checkpoint = directory.appendingPathComponent("checkpoints/step-00000046.tsr").path
+        let weights = directory.appendingPathComponent("weights.safetensors").path
+        let exported = try CommandLineTool.run(["export", checkpoint, "--format", "safetensors", "--output", weights])
+        #expect(exported.status == 0, "\(exported.errorOutput)")
+        let fromCheckpoint = try CommandLineTool.run(["eval", "configs/mlp-digits.yaml", "--checkpoint", checkpoint])
+        let fromWeights = try CommandLineTool.run(["eval", "configs/mlp-digits.yaml", "--weights", weights])
+        func accuracy(_ output: String) -> String { output.components(separatedBy: "\"test_accuracy\":").last?.components(separatedBy: ",").first ?? "" }
+        #expect(!accuracy(fromCheckpoint.output).isEmpty)
+        #expect(accuracy(fromCheckpoint.output) == accuracy(fromWeights.output), "\(fromCheckpoint.output) vs \(fromWeights.output)")
+
+        // Weights of another architecture are refused with the file and the mismatch named.
+        let refused = try CommandLineTool.run(["eval", "configs/mlp-digits.yaml", "--weights", weights,
+                                               "--set", "model.hiddenSizes=[128]"])
+        #expect(refused.status != 0)
+        #expect(refused.errorOutput.contains("weights.safetensors"))
+        #expect(refused.errorOutput.contains("layers.0.weight"))
+    }
+}
