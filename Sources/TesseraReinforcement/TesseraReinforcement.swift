@@ -1,0 +1,1 @@
+// TesseraReinforcement: seed file, replaced as the module grows.
