@@ -48,6 +48,12 @@ extension Communicator {
         try iallreduce(buffer, operation: operation).wait(timeout: timeout)
     }
 
+    /// The non-blocking path; `MPICommunicator` overrides it (see there).
+    public func allreduceLarge(_ buffer: UnsafeMutableBufferPointer<Float>, operation: ReductionOperation,
+                               timeout: Double?) throws {
+        try allreduce(buffer, operation: operation, timeout: timeout)
+    }
+
     /// Reduces an array across ranks in place.
     public func allreduce(_ values: inout [Float], operation: ReductionOperation = .sum, timeout: Double? = nil) throws {
         try values.withUnsafeMutableBufferPointer { try allreduce($0, operation: operation, timeout: timeout) }

@@ -54,6 +54,10 @@ public protocol Communicator: AnyObject {
     /// Starts receiving the next message from `source` (or `anySource`) with `tag` (or `anyTag`),
     /// whatever its size.
     func irecv(from source: Int, tag: Int) throws -> ReceiveRequest
+    /// A blocking in-place allreduce for large buffers that are not overlapped with anything:
+    /// implementations may use a faster blocking algorithm once every rank is known to have
+    /// arrived. Waits at most `timeout` for the other ranks.
+    func allreduceLarge(_ buffer: UnsafeMutableBufferPointer<Float>, operation: ReductionOperation, timeout: Double?) throws
 }
 
 /// Wildcards and limits shared by both implementations (MPI's own values stay inside `MPI.swift`).

@@ -108,6 +108,13 @@ enum MPILibrary {
         try check(MPI_Allreduce(send, receive, Int32(count), tessera_mpi_float(), tessera_mpi_sum(), comm.raw), "MPI_Allreduce")
     }
 
+    /// Blocking in-place `MPI_Allreduce`.
+    static func allreduceInPlace(_ buffer: UnsafeMutableRawPointer?, count: Int, operation: ReductionOperation, _ comm: Comm) throws {
+        let count = try int32(count * 4, "MPI_Allreduce") / 4
+        try check(MPI_Allreduce(tessera_mpi_in_place(), buffer, count, tessera_mpi_float(), mpiOperation(operation), comm.raw),
+                  "MPI_Allreduce")
+    }
+
     static func iallgather(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, _ comm: Comm) throws -> MPIRequest {
         let count = try int32(input.count, "MPI_Iallgather")
         return try start("MPI_Iallgather") {

@@ -81,6 +81,19 @@ public final class MPICommunicator: Communicator {
 
     // MARK: Collectives
 
+    /// A non-blocking barrier (so a missing rank still times out and is named), then Open MPI's
+    /// blocking `MPI_Allreduce`, whose tuned algorithm beats the non-blocking one on large
+    /// buffers: averaging the reference CNN's 1.7 MB of gradients over 2 ranks took 1.9 ms through
+    /// `iallreduce` + polling against 0.29 ms for `MPI_Allreduce` (`tessera-bench allreduce`).
+    /// Once every rank has passed the barrier they all enter the allreduce, so it cannot hang on
+    /// a rank that stopped joining; a rank that dies inside it ends the job through mpirun.
+    public func allreduceLarge(_ buffer: UnsafeMutableBufferPointer<Float>, operation: ReductionOperation,
+                               timeout: Double?) throws {
+        try ibarrier().wait(timeout: timeout)
+        try MPILibrary.allreduceInPlace(buffer.baseAddress, count: buffer.count, operation: operation, data)
+        if operation == .mean { divide(buffer, by: size) }
+    }
+
     public func ibarrier() throws -> CommunicationRequest {
         try startCollective("barrier") { try MPILibrary.ibarrier(data) }
     }

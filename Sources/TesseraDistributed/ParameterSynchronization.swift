@@ -18,19 +18,19 @@ extension Communicator {
     /// parameter without a gradient contributes zeros and receives the mean like the others.
     public func averageGradients(parameters named: [(String, Tensor)], timeout: Double? = nil) throws {
         let sorted = try sortedUnique(named, "averageGradients")
-        var flat = [Float](repeating: 0, count: sorted.reduce(0) { $0 + $1.1.count })
+        // A tensor from the caching allocator: a fresh 1.7 MB array per step cost page faults.
+        let flat = Tensor.zeros([sorted.reduce(0) { $0 + $1.1.count }])
         var offset = 0
         for (_, tensor) in sorted {
-            if let gradient = tensor.grad {
-                flat.withUnsafeMutableBufferPointer { $0.baseAddress!.advanced(by: offset).update(from: gradient.storage.pointer, count: tensor.count) }
-            }
+            if let gradient = tensor.grad { (flat.storage.pointer + offset).update(from: gradient.storage.pointer, count: tensor.count) }
             offset += tensor.count
         }
-        try allreduce(&flat, operation: .mean, timeout: timeout)
+        try allreduceLarge(UnsafeMutableBufferPointer(start: flat.storage.pointer, count: flat.count), operation: .mean,
+                           timeout: timeout)
         offset = 0
         for (_, tensor) in sorted {
             let gradient = tensor.grad ?? Tensor.zeros(tensor.shape)
-            flat.withUnsafeBufferPointer { gradient.storage.pointer.update(from: $0.baseAddress! + offset, count: tensor.count) }
+            gradient.storage.pointer.update(from: flat.storage.pointer + offset, count: tensor.count)
             tensor.grad = gradient
             offset += tensor.count
         }
