@@ -183,3 +183,23 @@ import TesseraCheckpoint
         (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.contains(") Z ") ?? true
     }
 }
+
+extension DistributedTrainingTests {
+    /// Every collective of the MPI communicator against serial results, on 3 real MPI ranks.
+    @Test func everyCollectivePassesTheMPISelfTestOnThreeRanks() throws {
+        let selfTest = try CommandLineTool.executableURL.deletingLastPathComponent().appendingPathComponent("tessera-mpi-selftest")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        var arguments = ["mpirun", "--oversubscribe", "-np", "3", "-x", "OPENBLAS_NUM_THREADS=1", selfTest.path, "--no-measure"]
+        if getuid() == 0 { arguments.insert("--allow-run-as-root", at: 1) }
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.components(separatedBy: "all MPI checks passed").count - 1 == 3, "\(text)")
+    }
+}
