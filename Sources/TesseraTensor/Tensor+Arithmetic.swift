@@ -52,7 +52,7 @@ extension Tensor {
     public func pow(_ exponent: Tensor) -> Tensor {
         let base = self
         let output = mapBinary(base, exponent, op: "pow") { Foundation.pow($0, $1) }
-        return output.recorded("pow", inputs: [base, exponent]) { g in
+        return output.recorded("pow", inputs: [base, exponent]) { [unowned output] g in
             [base.requiresGrad ? (g * exponent * base.pow(exponent - 1)).sum(toShape: base.shape) : nil,
              exponent.requiresGrad ? (g * output * base.log()).sum(toShape: exponent.shape) : nil]
         }

@@ -28,8 +28,8 @@ public enum GELUApproximation: String, Codable, Sendable {
 
 extension Tensor {
     public func exp() -> Tensor {
-        let y = mapUnary(self) { Foundation.exp($0) }
-        return y.recorded("exp", inputs: [self]) { g in [g * y] }
+        let y = mapUnaryVector(self, exponential)
+        return y.recorded("exp", inputs: [self]) { [unowned y] g in [g * y] }
     }
 
     public func log() -> Tensor {
@@ -47,7 +47,7 @@ extension Tensor {
 
     public func sqrt() -> Tensor {
         let y = mapUnary(self) { $0.squareRoot() }
-        return y.recorded("sqrt", inputs: [self]) { g in
+        return y.recorded("sqrt", inputs: [self]) { [unowned y] g in
             [chain(g, y, "sqrt", composed: { g / (y * 2) }, fused: { 0.5 * $0 / $1 })]
         }
     }
@@ -55,7 +55,7 @@ extension Tensor {
     /// `1 / sqrt(x)`.
     public func rsqrt() -> Tensor {
         let y = mapUnary(self) { 1 / $0.squareRoot() }
-        return y.recorded("rsqrt", inputs: [self]) { g in
+        return y.recorded("rsqrt", inputs: [self]) { [unowned y] g in
             [chain(g, y, "rsqrt", composed: { g * y * y * y * -0.5 }, fused: { -0.5 * $0 * $1 * $1 * $1 })]
         }
     }
@@ -105,15 +105,15 @@ extension Tensor {
     // MARK: - Activations
 
     public func tanh() -> Tensor {
-        let y = mapUnary(self) { Foundation.tanh($0) }
-        return y.recorded("tanh", inputs: [self]) { g in
+        let y = mapUnaryVector(self, hyperbolicTangent)
+        return y.recorded("tanh", inputs: [self]) { [unowned y] g in
             [chain(g, y, "tanh", composed: { g * (1 - y * y) }, fused: { $0 * (1 - $1 * $1) })]
         }
     }
 
     public func sigmoid() -> Tensor {
-        let y = mapUnary(self) { sigmoidScalar($0) }
-        return y.recorded("sigmoid", inputs: [self]) { g in
+        let y = mapUnaryVector(self, logistic)
+        return y.recorded("sigmoid", inputs: [self]) { [unowned y] g in
             [chain(g, y, "sigmoid", composed: { g * y * (1 - y) }, fused: { $0 * $1 * (1 - $1) })]
         }
     }
