@@ -1,0 +1,78 @@
+import Foundation
+import TesseraNN
+import TesseraTensor
+import TesseraTransformers
+
+// The transformer encoder classifier of `shared/bench/transformer.py` (vocabulary 1000, sequence 64,
+// d 128, 4 heads, 2 pre-LN layers, FFN 512, ReLU, mean-pooled head, batch 32), and GPT generation
+// speed with and without the key/value cache.
+
+/// tokens → embedding + learned positions → pre-LN encoder (with its final norm) → mean over the
+/// sequence → linear head, as the peer script's `Classifier`.
+final class ReferenceTransformerClassifier: Layer {
+    let embedding: Embedding
+    let positions: LearnedPositionalEmbedding
+    let encoder: TransformerEncoder
+    let head: Linear
+
+    init(generator: inout RandomGenerator) {
+        embedding = Embedding(vocabularySize: 1000, dimensions: 128, generator: &generator)
+        positions = LearnedPositionalEmbedding(maximumLength: 64, dimensions: 128, generator: &generator)
+        encoder = TransformerEncoder(
+            BlockConfiguration(modelDimensions: 128, headCount: 4, feedForwardDimensions: 512, activation: .relu,
+                               normalization: .preNorm),
+            layerCount: 2, generator: &generator)
+        head = Linear(128, 10, generator: &generator)
+    }
+
+    func callAsFunction(_ tokens: Tensor) -> Tensor {
+        let x = embedding(tokens) + positions(length: tokens.shape[1])
+        return head(encoder(x).mean(alongAxes: [1]))
+    }
+}
+
+/// Forward + backward + Adam of the reference transformer classifier, batch 32 of random tokens.
+func transformerStepBenchmark(json: Bool) {
+    var generator = RandomGenerator(seed: 0)
+    let model = ReferenceTransformerClassifier(generator: &generator)
+    let tokens = Tensor(shape: [32, 64]) { _ in Float(generator.nextInt(below: 1000)) }
+    let labels = Tensor(shape: [32]) { _ in Float(generator.nextInt(below: 10)) }
+    let optimizer = Adam(parameters: model.namedParameters(), learningRate: 1e-3)
+    var lastLoss: Float = 0
+    let timing = Timing.measure(warmup: 10, minimumIterations: 30, minimumSeconds: 3) {
+        optimizer.zeroGradients()
+        let loss = crossEntropy(logits: model(tokens), targets: labels)
+        loss.backward()
+        optimizer.step()
+        lastLoss = loss.item
+    }
+    var record = BenchmarkRecord("transformer-step", [("batch", 32), ("sequence", 64), ("model_dimensions", 128),
+                                                      ("heads", 4), ("layers", 2), ("threads", 1),
+                                                      ("parameters", model.parameterCount)])
+    record.add(timing)
+    record.fields += [("samples_per_s", rounded(32 / timing.medianMilliseconds * 1e3, digits: 1)),
+                      ("final_loss", rounded(Double(lastLoss))), ("blas_core", BLAS.coreName)]
+    record.emit(json: json)
+}
+
+/// Tokens per second generating 192 tokens after a 64-token prompt from a 4-layer, d 128 GPT
+/// (context 256), greedy, batch 1, with and without the key/value cache.
+func gptGenerateBenchmark(json: Bool) {
+    var generator = RandomGenerator(seed: 0)
+    let model = GPT(GPTConfiguration(vocabularySize: 256, contextLength: 256, layerCount: 4, headCount: 4,
+                                     modelDimensions: 128), generator: &generator)
+    let prompt = Tensor(shape: [1, 64]) { _ in Float(generator.nextInt(below: 256)) }
+    let newTokens = 192
+    var record = BenchmarkRecord("gpt-generate", [("prompt", 64), ("new_tokens", newTokens), ("layers", 4),
+                                                  ("model_dimensions", 128), ("threads", 1)])
+    for useCache in [true, false] {
+        let timing = Timing.measure(warmup: 1, minimumIterations: 3, minimumSeconds: 2) {
+            var sampling = RandomGenerator(seed: 1)
+            _ = model.generate(prompt, newTokens: newTokens, useCache: useCache, generator: &sampling)
+        }
+        let prefix = useCache ? "cached_" : "uncached_"
+        record.add(timing, prefix: prefix)
+        record.fields.append(("\(prefix)tokens_per_s", rounded(Double(newTokens) / timing.medianMilliseconds * 1e3, digits: 1)))
+    }
+    record.emit(json: json)
+}

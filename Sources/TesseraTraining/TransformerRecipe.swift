@@ -1,0 +1,227 @@
+import TesseraConfig
+import TesseraTransformers
+
+/// A transformer recipe. `task` picks the model and the data:
+///
+/// - `sequence-to-sequence`: an encoder–decoder on `copy`, `reverse` or `sort` (exact match by greedy decoding);
+/// - `language-model`: a GPT on `addition` (exact match of generated sums) or the generated `corpus`
+///   (held-out loss and perplexity);
+/// - `masked-language-model`: a BERT-style encoder on the `corpus` (masked-token accuracy);
+/// - `vision-transformer`: a ViT on the bundled `digits` (test accuracy).
+///
+/// Training is counted in steps, not epochs: the synthetic tasks have no epochs, and each step's
+/// batch is a pure function of the seed and the step, which makes resuming exact.
+///
+/// ```yaml
+/// task: sequence-to-sequence
+/// name: transformer-reverse
+/// data: {source: reverse, minimumLength: 4, maximumLength: 10, batchSize: 64}
+/// model: {layerCount: 2, headCount: 4, modelDimensions: 64}
+/// optimizer: {kind: adamw, learningRate: 0.001}
+/// training: {steps: 2000}
+/// ```
+public struct TransformerRecipe: Decodable, RecipeValidatable {
+    /// One of ``TransformerTasks/taskNames``.
+    public var task: String
+    /// Names the run directory (`runs/<name>`) and the checkpoints.
+    public var name: String
+    /// Fixes every random stream: initial weights, batches, masking, dropout.
+    public var seed: UInt64
+    public var data: TransformerDataSection
+    public var model: TransformerModelSection
+    public var optimizer: OptimizerSection
+    public var schedule: ScheduleSection
+    public var training: TransformerTrainingSection
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case task, name, seed, data, model, optimizer, schedule, training }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        task = try container.decode(String.self, forKey: .task)
+        name = try container.decode(String.self, forKey: .name)
+        seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
+        data = try container.decode(TransformerDataSection.self, forKey: .data)
+        model = try container.decode(TransformerModelSection.self, forKey: .model)
+        optimizer = try container.decode(OptimizerSection.self, forKey: .optimizer)
+        schedule = try container.decodeIfPresent(ScheduleSection.self, forKey: .schedule) ?? ScheduleSection()
+        training = try container.decode(TransformerTrainingSection.self, forKey: .training)
+    }
+
+    public func validate(_ check: RecipeValidator) throws {
+        try check.that(TransformerTasks.taskNames.contains(task), "task",
+                       "must be one of \(TransformerTasks.taskNames.joined(separator: ", ")), found '\(task)'")
+        try check.that(!name.isEmpty && !name.contains("/"), "name", "must be a non-empty name without '/', found '\(name)'")
+        let allowed: [String: [TransformerDataSection.Source]] = [
+            "sequence-to-sequence": [.copy, .reverse, .sort], "language-model": [.addition, .corpus],
+            "masked-language-model": [.corpus], "vision-transformer": [.digits],
+        ]
+        if let sources = allowed[task] {
+            try check.that(sources.contains(data.source), "data.source",
+                           "task \(task) trains on \(sources.map(\.rawValue).joined(separator: " or ")), found '\(data.source.rawValue)'")
+        }
+        if task == "vision-transformer" {
+            try check.that(8 % model.patchSize == 0, "model.patchSize",
+                           "patch size \(model.patchSize) does not divide the 8×8 digit images (use 1, 2, 4 or 8)")
+        }
+        try check.that(schedule.kind == .constant || schedule.kind == .step || schedule.warmupSteps < training.steps,
+                       "schedule.warmupSteps", "must be smaller than training.steps (\(training.steps)), found \(schedule.warmupSteps)")
+    }
+}
+
+/// Where a transformer recipe's examples come from.
+public struct TransformerDataSection: Decodable, RecipeValidatable {
+    public enum Source: String, Decodable, CaseIterable {
+        /// Sequence tasks for the encoder–decoder.
+        case copy, reverse, sort
+        /// `a+b=` with the reversed sum, for a GPT.
+        case addition
+        /// The generated English corpus (``TextCorpus``), for a GPT or a masked language model.
+        case corpus
+        /// The bundled 8×8 handwritten digits, for a ViT.
+        case digits
+    }
+
+    public enum TokenizerKind: String, Decodable, CaseIterable {
+        /// One token per character.
+        case character
+        /// Byte-pair encoding trained on the corpus's training part.
+        case bytePair
+    }
+
+    public var source: Source
+    /// Examples per step.
+    public var batchSize: Int
+    /// Shortest and longest sequence of the copy/reverse/sort tasks.
+    public var minimumLength: Int
+    public var maximumLength: Int
+    /// Digits of each addend of the addition task.
+    public var digits: Int
+    /// Paragraphs of generated corpus (about 250 characters each).
+    public var paragraphs: Int
+    /// How the corpus becomes tokens.
+    public var tokenizer: TokenizerKind
+    /// Vocabulary size of a byte-pair tokenizer (special tokens and characters included).
+    public var vocabularySize: Int
+    /// Tokens per training window of the corpus (the model's context).
+    public var contextLength: Int
+    /// Share of the corpus (or of the digits) held out for evaluation.
+    public var testFraction: Double
+    /// Held-out examples evaluated (synthetic tasks).
+    public var evaluationExamples: Int
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case source, batchSize, minimumLength, maximumLength, digits, paragraphs, tokenizer, vocabularySize, contextLength
+        case testFraction, evaluationExamples
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        source = try container.decode(Source.self, forKey: .source)
+        batchSize = try container.decodeIfPresent(Int.self, forKey: .batchSize) ?? 64
+        minimumLength = try container.decodeIfPresent(Int.self, forKey: .minimumLength) ?? 4
+        maximumLength = try container.decodeIfPresent(Int.self, forKey: .maximumLength) ?? 10
+        digits = try container.decodeIfPresent(Int.self, forKey: .digits) ?? 3
+        paragraphs = try container.decodeIfPresent(Int.self, forKey: .paragraphs) ?? 2000
+        tokenizer = try container.decodeIfPresent(TokenizerKind.self, forKey: .tokenizer) ?? .character
+        vocabularySize = try container.decodeIfPresent(Int.self, forKey: .vocabularySize) ?? 256
+        contextLength = try container.decodeIfPresent(Int.self, forKey: .contextLength) ?? 64
+        testFraction = try container.decodeIfPresent(Double.self, forKey: .testFraction) ?? 0.1
+        evaluationExamples = try container.decodeIfPresent(Int.self, forKey: .evaluationExamples) ?? 500
+    }
+
+    public func validate(_ check: RecipeValidator) throws {
+        try check.positive("batchSize", batchSize)
+        try check.positive("minimumLength", minimumLength)
+        try check.that(maximumLength >= minimumLength, "maximumLength", "must be at least minimumLength (\(minimumLength)), found \(maximumLength)")
+        try check.range("digits", digits, 1...9)
+        try check.range("paragraphs", paragraphs, 10...1_000_000)
+        try check.range("contextLength", contextLength, 4...4096)
+        try check.range("vocabularySize", vocabularySize, 32...100_000)
+        try check.range("testFraction", testFraction, 0.01...0.9)
+        try check.positive("evaluationExamples", evaluationExamples)
+    }
+}
+
+/// The network's sizes (the task picks the architecture).
+public struct TransformerModelSection: Decodable, RecipeValidatable {
+    /// Blocks of the GPT, the BERT encoder or the ViT; encoder layers of the encoder–decoder.
+    public var layerCount: Int
+    /// Decoder layers of the encoder–decoder (`layerCount` by default).
+    public var decoderLayerCount: Int?
+    public var headCount: Int
+    public var modelDimensions: Int
+    /// Hidden width of the feed-forward networks (4 × model dimensions by default).
+    public var feedForwardDimensions: Int?
+    public var dropout: Float
+    /// `preNorm` (default) or `postNorm` for the encoder–decoder and the masked language model.
+    public var normalization: NormalizationPlacement
+    /// Side of the ViT's square patches.
+    public var patchSize: Int
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case layerCount, decoderLayerCount, headCount, modelDimensions, feedForwardDimensions, dropout, normalization, patchSize
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        layerCount = try container.decodeIfPresent(Int.self, forKey: .layerCount) ?? 2
+        decoderLayerCount = try container.decodeIfPresent(Int.self, forKey: .decoderLayerCount)
+        headCount = try container.decodeIfPresent(Int.self, forKey: .headCount) ?? 4
+        modelDimensions = try container.decodeIfPresent(Int.self, forKey: .modelDimensions) ?? 64
+        feedForwardDimensions = try container.decodeIfPresent(Int.self, forKey: .feedForwardDimensions)
+        dropout = try container.decodeIfPresent(Float.self, forKey: .dropout) ?? 0
+        normalization = try container.decodeIfPresent(NormalizationPlacement.self, forKey: .normalization) ?? .preNorm
+        patchSize = try container.decodeIfPresent(Int.self, forKey: .patchSize) ?? 2
+    }
+
+    public func validate(_ check: RecipeValidator) throws {
+        try check.positive("layerCount", layerCount)
+        try check.positive("headCount", headCount)
+        try check.positive("modelDimensions", modelDimensions)
+        try check.that(modelDimensions % headCount == 0, "modelDimensions",
+                       "\(modelDimensions) does not split evenly into \(headCount) heads")
+        try check.that(feedForwardDimensions.map { $0 > 0 } ?? true, "feedForwardDimensions", "must be positive")
+        try check.that(decoderLayerCount.map { $0 > 0 } ?? true, "decoderLayerCount", "must be positive")
+        try check.range("dropout", dropout, 0...0.9)
+        try check.positive("patchSize", patchSize)
+    }
+}
+
+/// How long to train, and how often to log, evaluate and save.
+public struct TransformerTrainingSection: Decodable, RecipeValidatable {
+    /// Optimisation steps.
+    public var steps: Int
+    /// Steps between log lines and `metrics.jsonl` records.
+    public var logEvery: Int
+    /// Steps between held-out evaluations (0: only at the end).
+    public var evaluateEvery: Int
+    /// Steps between checkpoints (0: only at the end).
+    public var checkpointEvery: Int
+    /// Step checkpoints kept (the best by the task's accuracy is kept besides).
+    public var keepCheckpoints: Int
+    /// Largest global gradient norm before clipping (0: no clipping). Transformers usually clip at 1.
+    public var gradientClipNorm: Float
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case steps, logEvery, evaluateEvery, checkpointEvery, keepCheckpoints, gradientClipNorm
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        steps = try container.decode(Int.self, forKey: .steps)
+        logEvery = try container.decodeIfPresent(Int.self, forKey: .logEvery) ?? 50
+        evaluateEvery = try container.decodeIfPresent(Int.self, forKey: .evaluateEvery) ?? 0
+        checkpointEvery = try container.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? 0
+        keepCheckpoints = try container.decodeIfPresent(Int.self, forKey: .keepCheckpoints) ?? 3
+        gradientClipNorm = try container.decodeIfPresent(Float.self, forKey: .gradientClipNorm) ?? 1
+    }
+
+    public func validate(_ check: RecipeValidator) throws {
+        try check.positive("steps", steps)
+        try check.positive("logEvery", logEvery)
+        try check.nonNegative("evaluateEvery", evaluateEvery)
+        try check.nonNegative("checkpointEvery", checkpointEvery)
+        try check.positive("keepCheckpoints", keepCheckpoints)
+        try check.nonNegative("gradientClipNorm", gradientClipNorm)
+    }
+}

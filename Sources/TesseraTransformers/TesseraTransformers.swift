@@ -1,1 +1,0 @@
-// TesseraTransformers: seed file, replaced as the module grows.

@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import TesseraCheckpoint
+import TesseraConfig
+import TesseraTraining
+
+/// The transformer recipes through `TransformerTasks`, with tiny budgets: learning progress,
+/// exact resume, generation from a checkpoint, and recipe errors that name the key and value.
+@Suite(.serialized) struct TransformerTrainingTests {
+    static func temporaryDirectory(_ name: String) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("tessera-transformer-\(name)-\(UUID().uuidString)")
+    }
+
+    static let reverseRecipe = """
+        task: sequence-to-sequence
+        name: tiny-reverse
+        seed: 3
+        data: {source: reverse, minimumLength: 3, maximumLength: 5, batchSize: 32, evaluationExamples: 64}
+        model: {layerCount: 1, headCount: 2, modelDimensions: 32, dropout: 0.1}
+        optimizer: {kind: adamw, learningRate: 0.003}
+        training: {steps: 120, logEvery: 20, evaluateEvery: 60, checkpointEvery: 30}
+        """
+
+    static func train(_ yaml: String, in directory: URL, overrides: [String] = [], resume: ResumeRequest = .none) throws -> TrainingResult {
+        var recipe = try Recipe(yaml: yaml, file: "tiny.yaml")
+        try recipe.apply(overrides: overrides)
+        return try TransformerTasks.train(recipe: recipe, recipeFile: "tiny.yaml", runDirectory: try RunDirectory(path: directory.path),
+                                          resume: resume, showProgress: false)
+    }
+
+    static func entries(_ path: String) throws -> [String: [UInt8]] {
+        Dictionary(uniqueKeysWithValues: try Checkpoint.read(from: path).entries.map { ($0.name, $0.bytes) })
+    }
+
+    @Test func reversalRecipeLearnsAndWritesTheRunDirectory() throws {
+        let directory = Self.temporaryDirectory("reverse")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try Self.train(Self.reverseRecipe, in: directory)
+        #expect(result.steps == 120)
+        let tokenAccuracy = try #require(result.finalMetrics["token_accuracy"])
+        #expect(tokenAccuracy > 0.5, "held-out token accuracy \(tokenAccuracy) after 120 steps (chance is about 0.1)")
+        for file in ["metrics.jsonl", "summary.json", "curves.png", "checkpoints/step-00000120.tsr"] {
+            #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path), "\(file) is missing")
+        }
+        let reversed = try TransformerTasks.generate(checkpoint: directory.appendingPathComponent("checkpoints/step-00000120.tsr").path,
+                                                     prompt: "3141", maxTokens: 0, temperature: 0)
+        #expect(reversed.count >= 1 && reversed.allSatisfy(\.isNumber), "decoded '\(reversed)'")
+    }
+
+    @Test func resumedRunMatchesUninterruptedRunBitForBit() throws {
+        let reference = Self.temporaryDirectory("reference"), resumed = Self.temporaryDirectory("resumed")
+        defer {
+            try? FileManager.default.removeItem(at: reference)
+            try? FileManager.default.removeItem(at: resumed)
+        }
+        _ = try Self.train(Self.reverseRecipe, in: reference, overrides: ["training.steps=60"])
+        // Stop after 30 steps (its last checkpoint), then resume to 60 from that checkpoint.
+        _ = try Self.train(Self.reverseRecipe, in: resumed, overrides: ["training.steps=30"])
+        _ = try Self.train(Self.reverseRecipe, in: resumed, overrides: ["training.steps=60"],
+                           resume: .path(resumed.appendingPathComponent("checkpoints/step-00000030.tsr").path))
+        let expected = try Self.entries(reference.appendingPathComponent("checkpoints/step-00000060.tsr").path)
+        let actual = try Self.entries(resumed.appendingPathComponent("checkpoints/step-00000060.tsr").path)
+        #expect(expected.keys.sorted() == actual.keys.sorted())
+        for (name, bytes) in expected { #expect(actual[name] == bytes, "\(name) differs after resume") }
+    }
+
+    @Test func corpusLanguageModelStoresItsTokenizerAndGenerates() throws {
+        let directory = Self.temporaryDirectory("corpus")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let yaml = """
+            task: language-model
+            name: tiny-corpus
+            data: {source: corpus, paragraphs: 40, tokenizer: bytePair, vocabularySize: 96, contextLength: 16, batchSize: 8, evaluationExamples: 16}
+            model: {layerCount: 1, headCount: 2, modelDimensions: 16}
+            optimizer: {kind: adam, learningRate: 0.003}
+            training: {steps: 40, logEvery: 10}
+            """
+        let result = try Self.train(yaml, in: directory)
+        let perplexity = try #require(result.finalMetrics["perplexity"])
+        #expect(perplexity < 96, "held-out perplexity \(perplexity) must beat the uniform guess over 96 tokens")
+        let path = directory.appendingPathComponent("checkpoints/step-00000040.tsr").path
+        let checkpoint = try Checkpoint.read(from: path)
+        #expect(checkpoint.metadata["tokenizer"]?.contains("merges") == true)
+        let text = try TransformerTasks.generate(checkpoint: path, prompt: "The river", maxTokens: 5, temperature: 0.8, topK: 5)
+        #expect(text.hasPrefix("The river") && text.count > "The river".count)
+        #expect(throws: TrainingError.self) {
+            _ = try TransformerTasks.generate(checkpoint: path, prompt: String(repeating: "a", count: 40), maxTokens: 1)
+        }
+    }
+
+    @Test func recipeErrorsNameTheKeyAndTheValue() throws {
+        let directory = Self.temporaryDirectory("errors")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let vit = """
+            task: vision-transformer
+            name: bad-vit
+            data: {source: digits}
+            model: {patchSize: 3}
+            optimizer: {kind: adam, learningRate: 0.001}
+            training: {steps: 10}
+            """
+        do {
+            _ = try Self.train(vit, in: directory)
+            Issue.record("a patch size of 3 on 8×8 digits must be rejected")
+        } catch {
+            #expect("\(error)".contains("model.patchSize") && "\(error)".contains("patch size 3 does not divide"), "\(error)")
+        }
+        do {
+            _ = try Self.train(Self.reverseRecipe, in: directory, overrides: ["data.source=addition"])
+            Issue.record("addition is not a sequence-to-sequence source")
+        } catch {
+            #expect("\(error)".contains("data.source") && "\(error)".contains("addition"), "\(error)")
+        }
+    }
+}
