@@ -1,1 +1,0 @@
-// TesseraReinforcement: seed file, replaced as the module grows.
