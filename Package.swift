@@ -51,7 +51,7 @@ let executables: [Target] = [
     .executableTarget(name: "TesseraMPISelfTest", dependencies: ["TesseraDistributed"]),
     .executableTarget(
         name: "TesseraBench",
-        dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraCheckpoint", "TesseraDistributed"]),
+        dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraCheckpoint", "TesseraDistributed", "TesseraTransformers", "TesseraReinforcement"]),
 ]
 
 // MARK: - Tests

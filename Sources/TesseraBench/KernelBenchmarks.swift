@@ -27,7 +27,7 @@ func gemmBenchmark(json: Bool) {
     }
 }
 
-/// `elementwise`: add, mul and exp over 1M floats, as effective bandwidth (bytes read + written per
+/// `elementwise`: add, mul, exp, tanh and sigmoid over 1M floats, as effective bandwidth (bytes read + written per
 /// second) against `memcpy` of the same 4 MB measured in the same run.
 func elementwiseBenchmark(json: Bool) {
     let count = 1 << 20
@@ -41,7 +41,8 @@ func elementwiseBenchmark(json: Bool) {
     }
     let memcpyGBps = Double(2 * count * 4) / copyTiming.medianMilliseconds / 1e6
     let cases: [(String, Int, () -> Tensor)] = [
-        ("add", 3, { a + b }), ("mul", 3, { a * b }), ("exp", 2, { a.exp() }),
+        ("add", 3, { a + b }), ("mul", 3, { a * b }), ("exp", 2, { a.exp() }), ("tanh", 2, { a.tanh() }),
+        ("sigmoid", 2, { a.sigmoid() }),
     ]
     for (name, arrays, operation) in cases {
         let timing = Timing.measure(minimumIterations: 100, minimumSeconds: 1) { _ = operation() }

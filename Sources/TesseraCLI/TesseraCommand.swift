@@ -5,5 +5,5 @@ struct TesseraCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
         abstract: "Trains deep-learning models from YAML recipes, on one process or many (MPI).",
-        subcommands: [TrainCommand.self, EvaluateCommand.self, InspectCommand.self, ExportCommand.self])
+        subcommands: [TrainCommand.self, EvaluateCommand.self, InspectCommand.self, ExportCommand.self, GenerateCommand.self])
 }

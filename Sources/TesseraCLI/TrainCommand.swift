@@ -48,7 +48,17 @@ struct TrainCommand: ParsableCommand {
                 return
             }
         }
-        let loaded = try LoadedRecipe(path: recipe, overrides: overrides)
+        let recipeValue = try loadRecipe(path: recipe, overrides: overrides)
+        if TransformerTasks.handles(recipeValue) {
+            try trainTransformer(recipeValue)
+            return
+        }
+        let task = recipeValue.root.mapping?["task"]?.string ?? "classification"
+        if ReinforcementTasks.taskNames.contains(task) {
+            try trainReinforcement(recipeValue, task: task)
+            return
+        }
+        let loaded = try LoadedRecipe(recipeValue)
         let directory = try RunDirectory(path: runDirectory ?? "runs/\(loaded.classification.name)")
         InterruptSignal.install()
         let trainer = try ClassificationTrainer(recipe: loaded.classification, recipeYAML: loaded.yaml, recipeFile: recipe,
@@ -70,6 +80,39 @@ struct TrainCommand: ParsableCommand {
     }
 }
 
+extension TrainCommand {
+    /// The transformer tasks (sequence-to-sequence, language models, masked LM, ViT) train in one process.
+    func trainTransformer(_ recipeValue: Recipe) throws {
+        if let np, np > 1 { throw ValidationError("transformer tasks train in one process; drop --np") }
+        let directory = try RunDirectory(path: runDirectory ?? "runs/\(try TransformerTasks.name(of: recipeValue))")
+        InterruptSignal.install()
+        let request: ResumeRequest = resume == nil ? .none : resume == "auto" ? .automatic : .path(resume!)
+        let result = try TransformerTasks.train(recipe: recipeValue, recipeFile: recipe, runDirectory: directory,
+                                                resume: request, showProgress: !quiet)
+        if let signalName = result.interruptedBy { throw ExitCode(signalName == "SIGINT" ? 130 : 143) }
+        print("trained: \(result.steps) steps in \(String(format: "%.1f", result.wallSeconds)) s; "
+              + result.finalMetrics.keys.sorted().map { "\($0) \(result.finalMetrics[$0]!)" }.joined(separator: ", "))
+        print("  checkpoint: \(result.checkpointPath ?? "none")\n  metrics:    \(directory.metricsURL.path)\n  summary:    \(directory.summaryURL.path)\n  curves:     \(directory.curvesURL.path)")
+    }
+}
+
+extension TrainCommand {
+    /// The reinforcement-learning tasks (tabular, PPO, DQN, A2C, REINFORCE) train in one process.
+    func trainReinforcement(_ recipeValue: Recipe, task: String) throws {
+        if let np, np > 1 { throw ValidationError("reinforcement-learning tasks train in one process; drop --np") }
+        let name = recipeValue.root.mapping?["name"]?.string ?? task
+        let directory = try RunDirectory(path: runDirectory ?? "runs/\(name)")
+        InterruptSignal.install()
+        let request: ResumeRequest = resume == nil ? .none : resume == "auto" ? .automatic : .path(resume!)
+        let result = try ReinforcementTasks.train(recipe: recipeValue, recipeFile: recipe, runDirectory: directory,
+                                                  resume: request, showProgress: !quiet)
+        if let signalName = result.interruptedBy { throw ExitCode(signalName == "SIGINT" ? 130 : 143) }
+        let evaluation = result.finalMetrics["eval_return_mean"].map { String(format: "%.1f", $0) } ?? "n/a"
+        print("trained \(name): \(result.steps) steps in \(String(format: "%.1f", result.wallSeconds)) s, eval_return_mean \(evaluation)")
+        print("  checkpoint: \(result.checkpointPath ?? "none")\n  metrics:    \(directory.metricsURL.path)\n  summary:    \(directory.summaryURL.path)")
+    }
+}
+
 /// A recipe file after `--set` overrides: its decoded form and the canonical YAML that is stored
 /// in checkpoints.
 struct LoadedRecipe {
@@ -84,7 +127,7 @@ struct LoadedRecipe {
     init(_ recipe: Recipe) throws {
         let task = recipe.root.mapping?["task"]?.string ?? "classification"
         guard task == "classification" else {
-            throw ValidationError("\(recipe.file): task '\(task)' is not one this version of tessera trains (known: classification)")
+            throw ValidationError("\(recipe.file): task '\(task)' is not one this version of tessera trains (known: classification, \((TransformerTasks.taskNames + ReinforcementTasks.taskNames).joined(separator: ", ")))")
         }
         classification = try recipe.decode(ClassificationRecipe.self)
         yaml = try recipe.canonicalYAML()
