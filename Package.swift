@@ -19,7 +19,9 @@ let systemLibraries: [Target] = [
 // MARK: - Libraries, bottom up: tensor → nn → data, config, checkpoint → training
 
 let libraries: [Target] = [
-    .target(name: "TesseraTensor", dependencies: ["CBLAS"]),
+    // AVX-512 elementwise kernels behind a runtime CPU check (function target attributes, no flags).
+    .target(name: "CVectorKernels"),
+    .target(name: "TesseraTensor", dependencies: ["CBLAS", "CVectorKernels"]),
     .target(name: "TesseraNN", dependencies: ["TesseraTensor"]),
     .target(name: "TesseraData", dependencies: ["TesseraTensor"], resources: [.copy("Resources")]),
     .target(name: "TesseraConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
