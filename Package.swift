@@ -29,6 +29,8 @@ let libraries: [Target] = [
     .target(name: "TesseraDistributed", dependencies: ["CMPI", "TesseraTensor"]),
     .target(name: "TesseraTransformers", dependencies: ["TesseraTensor", "TesseraNN"]),
     .target(name: "TesseraReinforcement", dependencies: ["TesseraTensor", "TesseraNN"]),
+    // Fixture loading and tolerance checks shared by the test targets.
+    .target(name: "TesseraTestSupport", dependencies: ["TesseraTensor"]),
     .target(
         name: "TesseraTraining",
         dependencies: [
@@ -59,14 +61,14 @@ let executables: [Target] = [
 // MARK: - Tests
 
 let tests: [Target] = [
-    .testTarget(name: "TesseraTensorTests", dependencies: ["TesseraTensor"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "TesseraNNTests", dependencies: ["TesseraNN"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "TesseraTensorTests", dependencies: ["TesseraTensor", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "TesseraNNTests", dependencies: ["TesseraNN", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraDataTests", dependencies: ["TesseraData"]),
     .testTarget(name: "TesseraConfigTests", dependencies: ["TesseraConfig"]),
     .testTarget(name: "TesseraCheckpointTests", dependencies: ["TesseraCheckpoint"]),
     .testTarget(name: "TesseraDistributedTests", dependencies: ["TesseraDistributed"]),
-    .testTarget(name: "TesseraTransformersTests", dependencies: ["TesseraTransformers"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "TesseraReinforcementTests", dependencies: ["TesseraReinforcement"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "TesseraTransformersTests", dependencies: ["TesseraTransformers", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "TesseraReinforcementTests", dependencies: ["TesseraReinforcement", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining", "TesseraCheckpoint", "TesseraConfig"]),
 ]
 
