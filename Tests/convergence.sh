@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Trains every recipe that has an accuracy target to completion (release build) and checks the
-# target against summary.json. Run with `make convergence`; minutes, so not part of `make test`.
+# Trains every recipe that has a target to completion (release build) and checks the target
+# against summary.json. Run with `make convergence`; about 15 minutes on 2 cores, so not part of
+# `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tessera=.build/release/tessera
@@ -12,7 +13,7 @@ check() {  # recipe metric minimum
   local run=runs/convergence/$name
   rm -rf "$run"
   "$tessera" train "$recipe" --run-dir "$run" --quiet > "$run.log" 2>&1 || { echo "FAIL $name: training failed (see $run.log)"; status=1; return; }
-  local value; value=$(sed -n "s/.*\"$metric\": \([0-9.e-]*\).*/\1/p" "$run/summary.json")
+  local value; value=$(sed -n "s/.*\"$metric\": \(-\{0,1\}[0-9.e+-]*\).*/\1/p" "$run/summary.json")
   if awk -v v="$value" -v m="$minimum" 'BEGIN { exit !(v >= m) }'; then
     echo "ok   $name: $metric $value >= $minimum"
   else
@@ -23,4 +24,12 @@ check() {  # recipe metric minimum
 mkdir -p runs/convergence
 check configs/mlp-digits.yaml test_accuracy 0.97
 check configs/cnn-digits.yaml test_accuracy 0.98
+check configs/transformer-reverse.yaml exact_match 0.99
+check configs/gpt-addition.yaml exact_match 0.95
+check configs/vit-digits.yaml test_accuracy 0.95
+check configs/rl-ppo-cartpole.yaml eval_return_mean 475
+check configs/rl-dqn-cartpole.yaml eval_return_mean 475
+check configs/rl-a2c-cartpole.yaml eval_return_mean 475
+check configs/rl-ppo-acrobot.yaml eval_return_mean -100
+check configs/rl-ppo-pendulum.yaml eval_return_mean -250
 exit $status
