@@ -98,6 +98,10 @@ public final class Tensor {
         self.init(shape: shape, storage: storage)
     }
 
+    /// A tensor whose elements are not initialised, for code that overwrites every element
+    /// (packing buffers, kernels outside this module).
+    public static func uninitialized(_ shape: [Int]) -> Tensor { empty(shape) }
+
     public static func zeros(_ shape: [Int]) -> Tensor {
         Tensor(shape: shape, storage: TensorStorage(zeroedCount: elementCount(shape, op: "zeros")))
     }
