@@ -30,8 +30,12 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Seed of the sampling stream.")
     var seed: UInt64 = 0
 
+    @Option(name: .customLong("attention-map"), help: "Also write the prompt's attention (every layer and head) as a heatmap PNG (corpus models).")
+    var attentionMap: String?
+
     func run() throws {
         print(try TransformerTasks.generate(checkpoint: checkpoint, prompt: prompt, maxTokens: maxTokens,
-                                            temperature: temperature, topK: topK, seed: seed))
+                                            temperature: temperature, topK: topK, seed: seed,
+                                            attentionMapPath: attentionMap))
     }
 }

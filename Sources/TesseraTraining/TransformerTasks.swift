@@ -37,7 +37,7 @@ public enum TransformerTasks {
     ///
     /// `temperature` 0 decodes greedily; `topK` keeps only the k most likely tokens.
     public static func generate(checkpoint path: String, prompt: String, maxTokens: Int, temperature: Float = 1,
-                                topK: Int? = nil, seed: UInt64 = 0) throws -> String {
+                                topK: Int? = nil, seed: UInt64 = 0, attentionMapPath: String? = nil) throws -> String {
         guard maxTokens >= 0 else { throw TrainingError("--max-tokens must not be negative, got \(maxTokens)") }
         guard temperature >= 0 else { throw TrainingError("--temperature must not be negative, got \(temperature)") }
         guard topK.map({ $0 > 0 }) ?? true else { throw TrainingError("--top-k must be positive, got \(topK!)") }
@@ -70,6 +70,13 @@ public enum TransformerTasks {
             guard !tokens.isEmpty else { throw TrainingError("the prompt is empty; give at least one character") }
             guard tokens.count <= context else {
                 throw TrainingError("the prompt is \(tokens.count) tokens long, more than the model's context of \(context) tokens")
+            }
+            if let attentionMapPath {
+                // The prompt's attention in every layer and head, from one forward pass.
+                model.recordAttentionProbabilities()
+                _ = withoutGradients { model(Tensor(shape: [1, tokens.count], scalars: tokens.map(Float.init))) }
+                try AttentionHeatmap.render(model.attentionProbabilities()).writePNG(to: URL(fileURLWithPath: attentionMapPath))
+                model.recordAttentionProbabilities(false)
             }
             let generated = model.generate(Tensor(shape: [1, tokens.count], scalars: tokens.map(Float.init)), newTokens: maxTokens,
                                            sampling: strategy, useCache: tokens.count + maxTokens <= context, generator: &sampling)

@@ -83,6 +83,12 @@ import TesseraTraining
         #expect(checkpoint.metadata["tokenizer"]?.contains("merges") == true)
         let text = try TransformerTasks.generate(checkpoint: path, prompt: "The river", maxTokens: 5, temperature: 0.8, topK: 5)
         #expect(text.hasPrefix("The river") && text.count > "The river".count)
+        // The prompt's attention, every layer and head, as a heatmap image.
+        let map = directory.appendingPathComponent("attention.png")
+        _ = try TransformerTasks.generate(checkpoint: path, prompt: "The river", maxTokens: 1, attentionMapPath: map.path)
+        let png = try Data(contentsOf: map)
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        #expect(png.count > 1000)
         #expect(throws: TrainingError.self) {
             _ = try TransformerTasks.generate(checkpoint: path, prompt: String(repeating: "a", count: 40), maxTokens: 1)
         }
