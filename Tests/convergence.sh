@@ -30,6 +30,7 @@ check configs/vit-digits.yaml test_accuracy 0.95
 check configs/rl-ppo-cartpole.yaml eval_return_mean 475
 check configs/rl-dqn-cartpole.yaml eval_return_mean 475
 check configs/rl-a2c-cartpole.yaml eval_return_mean 475
+check configs/rl-trpo-cartpole.yaml eval_return_mean 475
 check configs/rl-ppo-acrobot.yaml eval_return_mean -100
 check configs/rl-ppo-pendulum.yaml eval_return_mean -250
 exit $status

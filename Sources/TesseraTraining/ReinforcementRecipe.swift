@@ -1,7 +1,7 @@
 import TesseraConfig
 import TesseraReinforcement
 
-/// A reinforcement-learning recipe (`task: ppo | dqn | a2c | reinforce | tabular`): which
+/// A reinforcement-learning recipe (`task: ppo | trpo | dqn | a2c | reinforce | tabular`): which
 /// environment, which learner with which settings, and how to evaluate. Keys are the Swift
 /// property names; `algorithm` keys left out keep the learner's defaults (its config struct,
 /// e.g. `PPOConfig`, documents each), and a key the task does not read is an error.
@@ -15,7 +15,7 @@ import TesseraReinforcement
 /// evaluation: {episodes: 100}
 /// ```
 public struct ReinforcementRecipe: Decodable, RecipeValidatable {
-    /// The learner: `ppo`, `dqn`, `a2c`, `reinforce`, or `tabular` (Q-learning, SARSA, Monte Carlo).
+    /// The learner: `ppo`, `trpo`, `dqn`, `a2c`, `reinforce`, or `tabular` (Q-learning, SARSA, Monte Carlo).
     public var task: String
     /// Names the run directory.
     public var name: String
@@ -52,7 +52,7 @@ public struct ReinforcementRecipe: Decodable, RecipeValidatable {
 }
 
 /// The learner's settings. Every key is optional; see the learner's config struct for meanings
-/// and defaults (`PPOConfig`, `DQNConfig`, `A2CConfig`, `REINFORCEConfig`, `TabularConfig`).
+/// and defaults (`PPOConfig`, `TRPOConfig`, `DQNConfig`, `A2CConfig`, `REINFORCEConfig`, `TabularConfig`).
 public struct AlgorithmSection: Decodable, RecipeValidatable {
     public enum PolicyKind: String, Decodable, CaseIterable { case categorical, gaussian }
     public enum TabularMethod: String, Decodable, CaseIterable { case qLearning, sarsa, monteCarloFirstVisit, monteCarloEveryVisit }
@@ -69,6 +69,8 @@ public struct AlgorithmSection: Decodable, RecipeValidatable {
     public var minibatches: Int?
     public var epochs: Int?
     public var clip: Float?
+    /// TRPO's trust region δ.
+    public var maximumKL: Float?
     public var clipValueLoss: Bool?
     public var entropyCoefficient: Float?
     public var valueCoefficient: Float?
@@ -95,7 +97,7 @@ public struct AlgorithmSection: Decodable, RecipeValidatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case policy, totalSteps, environmentCount, rolloutSteps, learningRate, annealLearningRate, discount, lambda, minibatches,
-             epochs, clip, clipValueLoss, entropyCoefficient, valueCoefficient, maximumGradientNorm, normalizeAdvantages,
+             epochs, clip, maximumKL, clipValueLoss, entropyCoefficient, valueCoefficient, maximumGradientNorm, normalizeAdvantages,
              hiddenSizes, bufferSize, batchSize, learningStarts, trainFrequency, gradientSteps, targetUpdateInterval,
              epsilonStart, epsilonEnd, explorationFraction, huber, double, episodesPerUpdate, updates, methods, episodes, epsilon
     }
@@ -115,6 +117,7 @@ public struct AlgorithmSection: Decodable, RecipeValidatable {
         minibatches = try c.decodeIfPresent(Int.self, forKey: .minibatches)
         epochs = try c.decodeIfPresent(Int.self, forKey: .epochs)
         clip = try c.decodeIfPresent(Float.self, forKey: .clip)
+        maximumKL = try c.decodeIfPresent(Float.self, forKey: .maximumKL)
         clipValueLoss = try c.decodeIfPresent(Bool.self, forKey: .clipValueLoss)
         entropyCoefficient = try c.decodeIfPresent(Float.self, forKey: .entropyCoefficient)
         valueCoefficient = try c.decodeIfPresent(Float.self, forKey: .valueCoefficient)
@@ -150,6 +153,9 @@ public struct AlgorithmSection: Decodable, RecipeValidatable {
         case "ppo":
             return network.union(["totalSteps", "environmentCount", "rolloutSteps", "annealLearningRate", "lambda", "minibatches", "epochs",
                                   "clip", "clipValueLoss", "entropyCoefficient", "valueCoefficient", "maximumGradientNorm", "normalizeAdvantages"])
+        case "trpo":
+            return network.union(["totalSteps", "environmentCount", "rolloutSteps", "maximumKL", "lambda", "minibatches", "epochs",
+                                  "normalizeAdvantages"])
         case "a2c":
             return network.union(["totalSteps", "environmentCount", "rolloutSteps", "lambda", "entropyCoefficient", "valueCoefficient",
                                   "maximumGradientNorm", "normalizeAdvantages"])
@@ -173,6 +179,7 @@ public struct AlgorithmSection: Decodable, RecipeValidatable {
         }
         if let discount { try check.range("discount", discount, 0...1) }
         if let lambda { try check.range("lambda", lambda, 0...1) }
+        if let maximumKL { try check.range("maximumKL", maximumKL, 1e-6...1) }
         if let epsilon { try check.range("epsilon", epsilon, 0...1) }
         if let learningRate { try check.range("learningRate", learningRate, 1e-8...10) }
         if let hiddenSizes { try check.that(hiddenSizes.allSatisfy { $0 > 0 }, "hiddenSizes", "every width must be positive, found \(hiddenSizes)") }

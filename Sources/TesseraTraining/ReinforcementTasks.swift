@@ -5,7 +5,7 @@ import TesseraNN
 import TesseraReinforcement
 import TesseraTensor
 
-/// Trains reinforcement-learning recipes (`task: ppo | dqn | a2c | reinforce | tabular`) into a run
+/// Trains reinforcement-learning recipes (`task: ppo | trpo | dqn | a2c | reinforce | tabular`) into a run
 /// directory: `metrics.jsonl` per logged iteration, `summary.json` with `eval_return_mean`
 /// (greedy policy, 100 fixed-seed episodes by default), `environment_steps` and wall time,
 /// `curves.png`, and checkpoints (`model/…`, `optimizer/…`, kind `tessera.reinforcement`).
@@ -14,7 +14,7 @@ import TesseraTensor
 /// environments start fresh episodes (their internal state is not checkpointed), so a resumed
 /// run is statistically, not bit-for-bit, the uninterrupted one.
 public enum ReinforcementTasks {
-    public static let taskNames = ["ppo", "dqn", "a2c", "reinforce", "tabular"]
+    public static let taskNames = ["ppo", "trpo", "dqn", "a2c", "reinforce", "tabular"]
     public static let checkpointKind = "tessera.reinforcement"
 
     public static func train(recipe: Recipe, recipeFile: String, runDirectory: RunDirectory, resume: ResumeRequest,
@@ -65,6 +65,24 @@ public enum ReinforcementTasks {
                 throw TrainingError("\(recipeFile): the batch of \(c.batchSize) steps (environmentCount × rolloutSteps) does not split into \(c.minibatches) minibatches")
             }
             return PPO(config: c, makeEnvironment: make)
+        case "trpo":
+            var c = TRPOConfig()
+            c.seed = recipe.seed
+            c.totalSteps = algorithm.totalSteps ?? c.totalSteps
+            c.environmentCount = algorithm.environmentCount ?? c.environmentCount
+            c.rolloutSteps = algorithm.rolloutSteps ?? c.rolloutSteps
+            c.maximumKL = algorithm.maximumKL ?? c.maximumKL
+            c.learningRate = algorithm.learningRate ?? c.learningRate
+            c.discount = algorithm.discount ?? c.discount
+            c.lambda = algorithm.lambda ?? c.lambda
+            c.minibatches = algorithm.minibatches ?? c.minibatches
+            c.epochs = algorithm.epochs ?? c.epochs
+            c.normalizeAdvantages = algorithm.normalizeAdvantages ?? c.normalizeAdvantages
+            c.hiddenSizes = algorithm.hiddenSizes ?? c.hiddenSizes
+            guard c.batchSize % c.minibatches == 0 else {
+                throw TrainingError("\(recipeFile): the batch of \(c.batchSize) steps (environmentCount × rolloutSteps) does not split into \(c.minibatches) minibatches")
+            }
+            return TRPO(config: c, makeEnvironment: make)
         case "a2c":
             var c = A2CConfig()
             c.seed = recipe.seed
@@ -240,6 +258,7 @@ extension Learner {
     func restoreCounters(iteration: Int, environmentSteps: Int) {
         switch self {
         case let learner as PPO: (learner.iteration, learner.environmentSteps) = (iteration, environmentSteps)
+        case let learner as TRPO: (learner.iteration, learner.environmentSteps) = (iteration, environmentSteps)
         case let learner as A2C: (learner.iteration, learner.environmentSteps) = (iteration, environmentSteps)
         case let learner as DQN: (learner.iteration, learner.environmentSteps) = (iteration, environmentSteps)
         case let learner as REINFORCE: (learner.iteration, learner.environmentSteps) = (iteration, environmentSteps)
