@@ -21,6 +21,7 @@ enum ReinforcementTabularRun {
         var metrics: [String: Double] = [:]
         var series: [LineChart.Series] = []
         var firstReturn: Double? = nil
+        var onlineReturns: [(method: String, returns: [Double])] = []
         for method in algorithm.methods ?? [.qLearning, .sarsa] {
             let learnerEnvironment = Environments.make(recipe.environment)!
             let result: TabularResult
@@ -40,10 +41,18 @@ enum ReinforcementTabularRun {
                 return (Double(index + 1), window.reduce(0, +) / Double(window.count))
             }
             series.append(.init(name: method.rawValue, points: smoothed))
+            onlineReturns.append((method.rawValue, result.episodeReturns))
             let policyText = result.q.greedyPolicy.map(String.init).joined(separator: " ")
             try Data("\(policyText)\n".utf8).write(to: runDirectory.url.appendingPathComponent("\(method.rawValue)-policy.txt"))
         }
         metrics["eval_return_mean"] = firstReturn
+        // metrics.jsonl: one record per episode with every method's online return.
+        let episodeCount = onlineReturns.map(\.returns.count).max() ?? 0
+        try runDirectory.rewriteMetrics((0..<episodeCount).map { episode in
+            var values: [String: Double] = [:]
+            for (method, returns) in onlineReturns where episode < returns.count { values["\(method)_return"] = returns[episode] }
+            return MetricsRecord(step: episode + 1, values: values)
+        })
         var chart = LineChart(panels: [.init(title: "online return per episode (\(recipe.environment))", series: series)], xLabel: "episode")
         chart.panelHeight = 400
         try chart.render().writePNG(to: runDirectory.url.appendingPathComponent("returns.png"))

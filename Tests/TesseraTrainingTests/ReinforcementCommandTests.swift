@@ -17,6 +17,9 @@ import Testing
         #expect((metrics["sarsa_greedy_return"] ?? 0) < -13)
         #expect((metrics["sarsa_online_return_mean"] ?? -1e9) > (metrics["qLearning_online_return_mean"] ?? 0))
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("returns.png").path))
+        let records = try String(contentsOf: directory.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(records.count == 500)
+        #expect(records.first?.contains("\"qLearning_return\"") == true && records.first?.contains("\"sarsa_return\"") == true)
     }
 
     @Test func gaussianPolicyOnDiscreteCartPoleIsRefusedNamingTheActionSpace() throws {
