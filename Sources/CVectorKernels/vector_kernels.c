@@ -11,18 +11,21 @@ int tessera_has_avx512(void) {
     return cached;
 }
 
-/* Cephes' expf: n = round(x / ln 2), r = x - n ln 2 (ln 2 in two parts), exp(r) by a degree-7
-   Horner polynomial (seven FMAs), and 2^n applied by vscalefps, which also produces inf,
-   subnormals and 0 correctly. The FMA units are the limit on the benchmark machine's Zen 4
-   (AVX-512 as two 256-bit halves): unrolling by two vectors measured no faster. */
+/* exp(x) = 2ⁿ · exp(r): n = round(x / ln 2), r = x − n·ln 2 (ln 2 in two parts, so r is exact to
+   float precision) lies in [−ln2/2, ln2/2], where exp(r) = 1 + r + r²·q(r) with q a cubic fitted
+   for least maximum relative error (Remez-style reweighting; the fit script is in
+   Tests/Fixtures/fit_exp_polynomial.py): five FMAs. 2ⁿ is applied by vscalefps, which also produces
+   inf, subnormals and 0 correctly. The worst error over every float in [−104, 89] is 2 ulp
+   (checked exhaustively against double-precision exp). Cephes' degree-7 polynomial was 1 ulp but
+   needed two more FMAs, and the FMA units are the limit on the benchmark machine's Zen 4 (AVX-512
+   runs as two 256-bit halves): 0.198 → 0.158 ms per 1M floats. */
 __attribute__((target("avx512f")))
 void tessera_exp_avx512(const float *x, float *y, size_t count) {
     const __m512 low = _mm512_set1_ps(-104.0f), high = _mm512_set1_ps(89.0f);
     const __m512 log2e = _mm512_set1_ps(1.44269504088896341f);
     const __m512 ln2High = _mm512_set1_ps(0.693359375f), ln2Low = _mm512_set1_ps(-2.12194440e-4f);
-    const __m512 c5 = _mm512_set1_ps(1.9875691500e-4f), c4 = _mm512_set1_ps(1.3981999507e-3f);
-    const __m512 c3 = _mm512_set1_ps(8.3334519073e-3f), c2 = _mm512_set1_ps(4.1665795894e-2f);
-    const __m512 c1 = _mm512_set1_ps(1.6666665459e-1f), c0 = _mm512_set1_ps(5.0000001201e-1f);
+    const __m512 q3 = _mm512_set1_ps(8.312511257827282e-3f), q2 = _mm512_set1_ps(4.189024120569229e-2f);
+    const __m512 q1 = _mm512_set1_ps(1.6667115688323975e-1f), q0 = _mm512_set1_ps(4.99992311000824e-1f);
     const __m512 one = _mm512_set1_ps(1.0f);
     size_t i = 0;
     for (; i + 16 <= count; i += 16) {
@@ -31,11 +34,9 @@ void tessera_exp_avx512(const float *x, float *y, size_t count) {
         __m512 c = _mm512_min_ps(high, _mm512_max_ps(low, v));
         __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(c, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         __m512 r = _mm512_fnmadd_ps(n, ln2Low, _mm512_fnmadd_ps(n, ln2High, c));
-        __m512 p = _mm512_fmadd_ps(c5, r, c4);
-        p = _mm512_fmadd_ps(p, r, c3);
-        p = _mm512_fmadd_ps(p, r, c2);
-        p = _mm512_fmadd_ps(p, r, c1);
-        p = _mm512_fmadd_ps(p, r, c0);
+        __m512 p = _mm512_fmadd_ps(q3, r, q2);
+        p = _mm512_fmadd_ps(p, r, q1);
+        p = _mm512_fmadd_ps(p, r, q0);
         p = _mm512_fmadd_ps(p, r, one);
         p = _mm512_fmadd_ps(p, r, one);
         _mm512_storeu_ps(y + i, _mm512_scalef_ps(p, n));
