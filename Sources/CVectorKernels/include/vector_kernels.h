@@ -13,4 +13,10 @@ int tessera_has_avx512(void);
    NaN, gradual underflow to 0. Requires tessera_has_avx512(). */
 void tessera_exp_avx512(const float *x, float *y, size_t count);
 
+/* y[i] = 1 / (1 + exp(−x[i])); within 3 ulp. Requires tessera_has_avx512(). */
+void tessera_sigmoid_avx512(const float *x, float *y, size_t count);
+
+/* y[i] = tanh(x[i]); within 2 ulp, ±1 at ±inf, NaN for NaN. Requires tessera_has_avx512(). */
+void tessera_tanh_avx512(const float *x, float *y, size_t count);
+
 #endif
