@@ -81,17 +81,18 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension TrainCommand {
-    /// The transformer tasks (sequence-to-sequence, language models, masked LM, ViT) train in one process.
+    /// The transformer tasks (sequence-to-sequence, language models, masked LM, ViT) in this
+    /// process. With `--np N` (N > 1) `run()` has already started them under `mpirun` through
+    /// `MPILauncher`, where `DistributedRun` picks the transformer trainer by the recipe's task.
     func trainTransformer(_ recipeValue: Recipe) throws {
-        if let np, np > 1 { throw ValidationError("transformer tasks train in one process; drop --np") }
+        if weights != nil { throw ValidationError("--weights loads classification models; transformer recipes start from their seed or --resume") }
         let directory = try RunDirectory(path: runDirectory ?? "runs/\(try TransformerTasks.name(of: recipeValue))")
         InterruptSignal.install()
         let request: ResumeRequest = resume == nil ? .none : resume == "auto" ? .automatic : .path(resume!)
         let result = try TransformerTasks.train(recipe: recipeValue, recipeFile: recipe, runDirectory: directory,
                                                 resume: request, showProgress: !quiet)
         if let signalName = result.interruptedBy { throw ExitCode(signalName == "SIGINT" ? 130 : 143) }
-        print("trained: \(result.steps) steps in \(String(format: "%.1f", result.wallSeconds)) s; "
-              + result.finalMetrics.keys.sorted().map { "\($0) \(result.finalMetrics[$0]!)" }.joined(separator: ", "))
+        print("trained: \(result.steps) steps in \(String(format: "%.1f", result.wallSeconds)) s; " + TransformerTasks.headline(result))
         print("  checkpoint: \(result.checkpointPath ?? "none")\n  metrics:    \(directory.metricsURL.path)\n  summary:    \(directory.summaryURL.path)\n  curves:     \(directory.curvesURL.path)")
     }
 }

@@ -6,16 +6,60 @@ import TesseraDistributed
 ///
 ///     mpirun -np 1 tessera-coordinator RECIPE [options] : -np N tessera-worker
 ///
-/// The coordinator (rank 0) reads and validates the recipe and sends its resolved text to every
-/// worker, so workers need no recipe file. Then every rank builds the same trainer and trains:
-/// the coordinator also computes gradients (on a small machine every core counts), decides where
-/// to resume, evaluates, logs and alone writes checkpoints.
+/// The coordinator (rank 0) reads and validates the recipe and sends its task and resolved text to
+/// every worker, so workers need no recipe file. Then every rank builds the same trainer for the
+/// task (``rankRun(task:recipe:yaml:recipeFile:weights:)``) and trains: the coordinator also
+/// computes gradients (on a small machine every core counts), decides where to resume, evaluates,
+/// logs and alone writes checkpoints.
 public enum DistributedRun {
     /// What the coordinator tells every worker before training: the run, or why there is none.
     struct Assignment: Codable {
+        /// The recipe's `task:` (`classification` when it names none).
+        var task: String?
         var recipeYAML: String?
         var recipeFile: String?
         var error: String?
+    }
+
+    /// One rank's part of a run, as the recipe's task defines it.
+    struct RankRun {
+        /// The recipe's `name:` (the default run directory is `runs/<name>`).
+        var name: String
+        var distributed: DistributedSection
+        /// Builds this rank's trainer on `collective`, trains into `directory` and returns the result.
+        var train: (_ collective: CommunicatorCollective, _ directory: RunDirectory, _ resume: ResumeRequest,
+                    _ showProgress: Bool) throws -> TrainingResult
+        /// The result's headline for the coordinator's closing lines (`test accuracy 97.50%`).
+        var headline: (TrainingResult) -> String
+    }
+
+    /// The tasks that train under MPI, by the recipe's `task:`. Both the coordinator (to validate
+    /// the recipe before the workers start) and every worker (from the coordinator's text) call it;
+    /// a task that trains data-parallel adds its case here.
+    static func rankRun(task: String, recipe: Recipe, yaml: String, recipeFile: String, weights: String?) throws -> RankRun {
+        switch task {
+        case "classification":
+            let decoded = try recipe.decode(ClassificationRecipe.self)
+            return RankRun(name: decoded.name, distributed: decoded.distributed, train: { collective, directory, resume, showProgress in
+                let trainer = try ClassificationTrainer(recipe: decoded, recipeYAML: yaml, recipeFile: recipeFile, runDirectory: directory,
+                                                        collective: collective, showProgress: showProgress)
+                if let weights, collective.rank == 0 { try trainer.loadInitialWeights(safetensorsPath: weights) }
+                return try trainer.train(resume: resume)
+            }, headline: { result in
+                "test accuracy " + (result.finalMetrics["test_accuracy"].map { String(format: "%.2f%%", $0 * 100) } ?? "n/a")
+            })
+        case _ where TransformerTasks.taskNames.contains(task):
+            let decoded = try recipe.decode(TransformerRecipe.self)
+            if weights != nil { throw TrainingError("--weights loads classification models; transformer recipes start from their seed or --resume") }
+            return RankRun(name: decoded.name, distributed: decoded.distributed, train: { collective, directory, resume, showProgress in
+                let trainer = try TransformerTrainer(recipe: decoded, recipeYAML: yaml, runDirectory: directory,
+                                                     collective: collective, showProgress: showProgress)
+                return try trainer.train(resume: resume)
+            }, headline: TransformerTasks.headline)
+        default:
+            let known = ["classification"] + TransformerTasks.taskNames
+            throw TrainingError("\(recipeFile): task '\(task)' does not train with several processes (these do: \(known.joined(separator: ", "))); train it without --np")
+        }
     }
 
     public struct CoordinatorOptions {
@@ -50,12 +94,13 @@ public enum DistributedRun {
             communicator.abort(code: 2)
         }
         var assignment = Assignment()
-        var recipe: ClassificationRecipe?
+        var run: RankRun?
         do {
             let loaded = try loadRecipe(path: options.recipePath, overrides: options.overrides)
-            recipe = try loaded.decode(ClassificationRecipe.self)
-            assignment.recipeYAML = try loaded.canonicalYAML()
-            assignment.recipeFile = options.recipePath
+            let task = loaded.root.mapping?["task"]?.string ?? "classification"
+            let yaml = try loaded.canonicalYAML()
+            run = try rankRun(task: task, recipe: loaded, yaml: yaml, recipeFile: options.recipePath, weights: options.weights)
+            (assignment.task, assignment.recipeYAML, assignment.recipeFile) = (task, yaml, options.recipePath)
         } catch {
             assignment.error = "\(error)"
         }
@@ -65,13 +110,13 @@ public enum DistributedRun {
         } catch {
             fail(communicator, "tessera-coordinator: cannot reach the workers: \(error)")
         }
-        guard let recipe, let yaml = assignment.recipeYAML else {
+        guard let run else {
             printError(assignment.error ?? "tessera-coordinator: no recipe")
             try? communicator.finalize()
             return 1
         }
-        return train(recipe: recipe, yaml: yaml, recipeFile: options.recipePath, runDirectory: options.runDirectory,
-                     resume: options.resume, quiet: options.quiet, weights: options.weights, communicator: communicator)
+        return train(run, runDirectory: options.runDirectory ?? "runs/\(run.name)", resume: options.resume, quiet: options.quiet,
+                     communicator: communicator)
     }
 
     /// Runs a worker rank. Returns the process exit status.
@@ -92,37 +137,33 @@ public enum DistributedRun {
         } catch {
             fail(communicator, "tessera-worker \(communicator.rank): no assignment from the coordinator: \(error)")
         }
-        guard let yaml = assignment.recipeYAML, let file = assignment.recipeFile else {
+        guard let task = assignment.task, let yaml = assignment.recipeYAML, let file = assignment.recipeFile else {
             try? communicator.finalize()
             return 1  // the coordinator reports the recipe's problem
         }
+        let run: RankRun
         do {
-            let recipe = try Recipe(yaml: yaml, file: file).decode(ClassificationRecipe.self)
-            return train(recipe: recipe, yaml: yaml, recipeFile: file, runDirectory: nil, resume: .none, quiet: true,
-                         weights: nil, communicator: communicator)
+            run = try rankRun(task: task, recipe: try Recipe(yaml: yaml, file: file), yaml: yaml, recipeFile: file, weights: nil)
         } catch {
             fail(communicator, "tessera-worker \(communicator.rank): the coordinator's recipe does not decode: \(error)")
         }
+        // Workers write nothing; their trainer still needs a directory, so it gets a scratch one.
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-worker-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        return train(run, runDirectory: scratch, resume: .none, quiet: true, communicator: communicator)
     }
 
-    private static func train(recipe: ClassificationRecipe, yaml: String, recipeFile: String, runDirectory: String?,
-                              resume: ResumeRequest, quiet: Bool, weights: String?, communicator: MPICommunicator) -> Int32 {
-        communicator.defaultTimeout = recipe.distributed.collectiveTimeoutSeconds
+    /// Trains this rank's part of `run`; rank 0 then prints where the results are.
+    private static func train(_ run: RankRun, runDirectory: String, resume: ResumeRequest, quiet: Bool,
+                              communicator: MPICommunicator) -> Int32 {
+        communicator.defaultTimeout = run.distributed.collectiveTimeoutSeconds
         InterruptSignal.install()
         let isCoordinator = communicator.rank == 0
         do {
-            // Workers write nothing; their trainer still needs a directory, so it gets a scratch one.
-            let directoryPath = isCoordinator ? (runDirectory ?? "runs/\(recipe.name)")
-                : FileManager.default.temporaryDirectory.appendingPathComponent("tessera-worker-\(getpid())").path
-            defer { if !isCoordinator { try? FileManager.default.removeItem(atPath: directoryPath) } }
-            let collective = CommunicatorCollective(communicator: communicator, settings: recipe.distributed)
-            let trainer = try ClassificationTrainer(recipe: recipe, recipeYAML: yaml, recipeFile: recipeFile,
-                                                    runDirectory: try RunDirectory(path: directoryPath),
-                                                    collective: collective, showProgress: !quiet)
-            if let weights, isCoordinator { try trainer.loadInitialWeights(safetensorsPath: weights) }
-            let result = try trainer.train(resume: isCoordinator ? resume : .none)
+            let collective = CommunicatorCollective(communicator: communicator, settings: run.distributed)
+            let result = try run.train(collective, try RunDirectory(path: runDirectory), isCoordinator ? resume : .none, !quiet)
             if isCoordinator {
-                printResult(result, name: recipe.name, worldSize: communicator.size, directory: directoryPath)
+                printResult(result, name: run.name, headline: run.headline(result), worldSize: communicator.size, directory: runDirectory)
             }
             if let signalName = result.interruptedBy {
                 // mpirun is already tearing the job down after a signal and no longer answers
@@ -143,11 +184,10 @@ public enum DistributedRun {
         communicator.abort(code: 1)
     }
 
-    private static func printResult(_ result: TrainingResult, name: String, worldSize: Int, directory: String) {
-        let accuracy = result.finalMetrics["test_accuracy"].map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"
+    private static func printResult(_ result: TrainingResult, name: String, headline: String, worldSize: Int, directory: String) {
         let run = URL(fileURLWithPath: directory)
         print("""
-        trained \(name) on \(worldSize) processes: \(result.steps) steps in \(String(format: "%.1f", result.wallSeconds)) s, test accuracy \(accuracy)
+        trained \(name) on \(worldSize) processes: \(result.steps) steps in \(String(format: "%.1f", result.wallSeconds)) s, \(headline)
           checkpoint: \(result.checkpointPath ?? "none")
           metrics:    \(run.appendingPathComponent("metrics.jsonl").path)
           summary:    \(run.appendingPathComponent("summary.json").path)

@@ -10,7 +10,8 @@ import TesseraTransformers
 /// - `vision-transformer`: a ViT on the bundled `digits` (test accuracy).
 ///
 /// Training is counted in steps, not epochs: the synthetic tasks have no epochs, and each step's
-/// batch is a pure function of the seed and the step, which makes resuming exact.
+/// batch is a pure function of the seed and the step, which makes resuming exact. `data.batchSize`
+/// is the global batch: with several processes each trains on its rows of it.
 ///
 /// ```yaml
 /// task: sequence-to-sequence
@@ -32,8 +33,12 @@ public struct TransformerRecipe: Decodable, RecipeValidatable {
     public var optimizer: OptimizerSection
     public var schedule: ScheduleSection
     public var training: TransformerTrainingSection
+    /// Gradient buckets and collective timeouts when several processes train (`tessera train --np N`).
+    public var distributed: DistributedSection
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case task, name, seed, data, model, optimizer, schedule, training }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case task, name, seed, data, model, optimizer, schedule, training, distributed
+    }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -45,6 +50,7 @@ public struct TransformerRecipe: Decodable, RecipeValidatable {
         optimizer = try container.decode(OptimizerSection.self, forKey: .optimizer)
         schedule = try container.decodeIfPresent(ScheduleSection.self, forKey: .schedule) ?? ScheduleSection()
         training = try container.decode(TransformerTrainingSection.self, forKey: .training)
+        distributed = try container.decodeIfPresent(DistributedSection.self, forKey: .distributed) ?? DistributedSection()
     }
 
     public func validate(_ check: RecipeValidator) throws {
@@ -89,7 +95,7 @@ public struct TransformerDataSection: Decodable, RecipeValidatable {
     }
 
     public var source: Source
-    /// Examples per step.
+    /// Examples per step: the global batch, shared out among the processes of a data-parallel run.
     public var batchSize: Int
     /// Shortest and longest sequence of the copy/reverse/sort tasks.
     public var minimumLength: Int

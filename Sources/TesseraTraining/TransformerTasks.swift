@@ -21,7 +21,13 @@ public enum TransformerTasks {
         try recipe.decode(TransformerRecipe.self).name
     }
 
-    /// Decodes and validates `recipe`, trains it into `runDirectory`, and returns the result.
+    /// A finished run's final metrics on one line, by name (`exact_match 0.996, test_loss 0.012, …`).
+    public static func headline(_ result: TrainingResult) -> String {
+        result.finalMetrics.keys.sorted().map { "\($0) \(result.finalMetrics[$0]!)" }.joined(separator: ", ")
+    }
+
+    /// Decodes and validates `recipe`, trains it in this process into `runDirectory`, and returns
+    /// the result (`DistributedRun` trains it with several processes).
     public static func train(recipe: Recipe, recipeFile: String, runDirectory: RunDirectory, resume: ResumeRequest,
                              showProgress: Bool) throws -> TrainingResult {
         let decoded = try recipe.decode(TransformerRecipe.self)

@@ -5,33 +5,49 @@ import TesseraNN
 import TesseraTensor
 import TesseraTransformers
 
-/// Trains a transformer recipe on one process: batch of the step → loss → backward → clip →
-/// optimizer step, with held-out evaluation, logging and checkpoints at the recipe's intervals.
-/// Writes the same run directory as ``ClassificationTrainer`` (`metrics.jsonl`, `summary.json`,
-/// `curves.png`, `checkpoints/`), and its checkpoints are ``TrainingCheckpoint``s with the
-/// tokenizer added to the metadata. Deterministic: each step's batch is a function of the seed and
-/// the step, so a resumed run ends bit-for-bit where the uninterrupted run would.
+/// Trains a transformer recipe: batch of the step → loss → backward → (average gradients across
+/// processes) → clip → optimizer step, with held-out evaluation, logging and checkpoints at the
+/// recipe's intervals. Writes the same run directory as ``ClassificationTrainer`` (`metrics.jsonl`,
+/// `summary.json`, `curves.png`, `checkpoints/`), and its checkpoints are ``TrainingCheckpoint``s
+/// with the tokenizer added to the metadata. Deterministic: each step's global batch is a function
+/// of the seed and the step, so a resumed run ends bit-for-bit where the uninterrupted run would.
+///
+/// With a ``TrainingCollective`` of W processes, rank r trains on its ``BatchShard`` of every
+/// global batch, and the averaged gradient is the global batch's (to float rounding). Rank 0
+/// decides where to resume and hands its state to the others, and alone evaluates, logs and
+/// writes checkpoints; the others wait for it in the next step's first collective.
 public final class TransformerTrainer {
     public let recipe: TransformerRecipe
     public let recipeYAML: String
     public let run: RunDirectory
+    public let collective: (any TrainingCollective)?
     let workload: any TransformerWorkload
     public var model: any Module { workload.model }
     public let optimizer: any Optimizer
     public let schedule: any LearningRateSchedule
+    private let shard: BatchShard
     private var progressReporter: ProgressReporter
     private let checkpoints: CheckpointDirectory
 
-    public init(recipe: TransformerRecipe, recipeYAML: String, runDirectory: RunDirectory, showProgress: Bool = true) throws {
+    private var isLeader: Bool { shard.rank == 0 }
+
+    public init(recipe: TransformerRecipe, recipeYAML: String, runDirectory: RunDirectory,
+                collective: (any TrainingCollective)? = nil, showProgress: Bool = true) throws {
+        let worldSize = collective?.worldSize ?? 1
+        guard recipe.data.batchSize >= worldSize else {
+            throw TrainingError("data.batchSize \(recipe.data.batchSize) is smaller than the \(worldSize) processes: each trains on its share of the global batch and needs at least one example per step")
+        }
         self.recipe = recipe
         self.recipeYAML = recipeYAML
+        self.collective = collective
         run = runDirectory
+        shard = BatchShard(rank: collective?.rank ?? 0, worldSize: worldSize)
         var initialization = RandomGenerator(seed: recipe.seed).derived(stream: RandomStreams.initialization)
         workload = try makeTransformerWorkload(recipe, generator: &initialization)
         workload.model.seedGenerators(from: RandomGenerator(seed: recipe.seed).derived(stream: RandomStreams.dropout))
         optimizer = makeOptimizer(recipe.optimizer, parameters: workload.model.namedParameters())
         schedule = makeSchedule(recipe.schedule, learningRate: recipe.optimizer.learningRate, totalSteps: recipe.training.steps)
-        progressReporter = ProgressReporter(enabled: showProgress)
+        progressReporter = ProgressReporter(enabled: showProgress && shard.rank == 0)
         checkpoints = CheckpointDirectory(path: runDirectory.checkpointsURL.path, keepLast: recipe.training.keepCheckpoints)
     }
 
@@ -40,15 +56,19 @@ public final class TransformerTrainer {
 
     public func train(resume: ResumeRequest = .none) throws -> TrainingResult {
         var progress = try startingProgress(resume)
-        try run.rewriteMetrics(progress.metrics)
+        if let collective {
+            // Every rank starts from rank 0's parameters, buffers and optimizer slots.
+            try collective.broadcastReplicaState(model: model, optimizer: optimizer)
+            try collective.prepareGradientAveraging(model.namedParameters())
+        }
+        if isLeader { try run.rewriteMetrics(progress.metrics) }
         let totalSteps = recipe.training.steps
         let segmentStart = Date(), wallBefore = progress.wallSeconds
         var lastCheckpointPath: String? = nil
         var lossSinceLog = 0.0, examplesSinceLog = 0, stepsSinceLog = 0, timeOfLastLog = Date()
         model.train()
         while progress.step < totalSteps {
-            if InterruptSignal.pending != nil {
-                let signalName = InterruptSignal.pendingName
+            if let signalName = try pendingInterruption() {
                 progress.wallSeconds = wallBefore + Date().timeIntervalSince(segmentStart)
                 lastCheckpointPath = try saveCheckpoint(&progress, isBest: false)
                 progressReporter.log("\(signalName): saved \(lastCheckpointPath ?? "no checkpoint") at step \(progress.step); exiting")
@@ -56,27 +76,24 @@ public final class TransformerTrainer {
                                       finalMetrics: progress.metrics.last?.values ?? [:], interruptedBy: signalName,
                                       checkpointPath: lastCheckpointPath)
             }
-            optimizer.learningRate = schedule.learningRate(atStep: progress.step)
-            optimizer.zeroGradients()
-            let (loss, examples) = workload.trainingLoss(step: progress.step)
-            loss.backward()
-            if recipe.training.gradientClipNorm > 0 {
-                _ = clipGradientNorm(model.parameters(), maximumNorm: recipe.training.gradientClipNorm)
-            }
-            optimizer.step()
+            let (loss, examples) = try trainingStep(progress.step)
             progress.step += 1
-            lossSinceLog += Double(loss.item)
+            lossSinceLog += loss
             examplesSinceLog += examples
             stepsSinceLog += 1
 
             let step = progress.step, isLast = step == totalSteps
             var record: [String: Double] = [:]
             if step % recipe.training.logEvery == 0 || isLast {
-                record["loss"] = lossSinceLog / Double(stepsSinceLog)
+                // The shards' parts add up to the global batch's mean loss.
+                let local = [lossSinceLog, Double(examplesSinceLog)]
+                let sums = try collective?.sum(local) ?? local
+                record["loss"] = sums[0] / Double(stepsSinceLog)
                 record["learning_rate"] = Double(optimizer.learningRate)
-                record["samples_per_second"] = Double(examplesSinceLog) / max(Date().timeIntervalSince(timeOfLastLog), 1e-9)
+                record["samples_per_second"] = sums[1] / max(Date().timeIntervalSince(timeOfLastLog), 1e-9)
                 (lossSinceLog, examplesSinceLog, stepsSinceLog, timeOfLastLog) = (0, 0, 0, Date())
             }
+            guard isLeader else { continue }
             var isBest = false
             if isLast || (recipe.training.evaluateEvery > 0 && step % recipe.training.evaluateEvery == 0) {
                 let metrics = workload.evaluate()
@@ -106,19 +123,53 @@ public final class TransformerTrainer {
         for record in progress.metrics { finalMetrics.merge(record.values) { $1 } }
         finalMetrics["best_\(workload.primaryMetric)"] = progress.bestTestAccuracy
         let checkpointPath = lastCheckpointPath ?? checkpoints.path(step: progress.step)
-        try run.writeSummary(steps: progress.step, wallSeconds: progress.wallSeconds, metrics: finalMetrics,
-                             extra: ["recipe": recipe.name, "task": recipe.task, "checkpoint": checkpointPath])
-        try run.writeCurves(progress.metrics)
+        if isLeader {
+            try run.writeSummary(steps: progress.step, wallSeconds: progress.wallSeconds, metrics: finalMetrics,
+                                 extra: ["recipe": recipe.name, "task": recipe.task, "checkpoint": checkpointPath])
+            try run.writeCurves(progress.metrics)
+        }
         return TrainingResult(steps: progress.step, wallSeconds: progress.wallSeconds, finalMetrics: finalMetrics,
-                              interruptedBy: nil, checkpointPath: checkpointPath)
+                              interruptedBy: nil, checkpointPath: isLeader ? checkpointPath : nil)
+    }
+
+    /// One optimisation step on this rank's shard of step `step`'s global batch. Returns the
+    /// shard's part of the global mean loss and its number of examples.
+    private func trainingStep(_ step: Int) throws -> (loss: Double, examples: Int) {
+        if shard.rank > 0 {
+            // Dropout masks must differ between ranks (they cover different rows). Rank 0 keeps the
+            // checkpointed streams; rank r draws step s's masks from a stream of (seed, r, s), so a
+            // resumed run with the same processes continues exactly.
+            model.seedGenerators(from: RandomGenerator(seed: recipe.seed).derived(stream: RandomStreams.dropout)
+                .derived(stream: UInt64(shard.rank) << 40 | UInt64(step)))
+        }
+        optimizer.learningRate = schedule.learningRate(atStep: step)
+        optimizer.zeroGradients()
+        let (loss, examples) = workload.trainingLoss(step: step, shard: shard)
+        // averageGradients takes the mean over the W ranks, so each differentiates W × its part:
+        // the mean of those gradients is the gradient of the parts' sum, the global mean loss.
+        (loss * Float(shard.worldSize)).backward()
+        try collective?.averageGradients()
+        if recipe.training.gradientClipNorm > 0 {
+            _ = clipGradientNorm(model.parameters(), maximumNorm: recipe.training.gradientClipNorm)
+        }
+        optimizer.step()
+        return (Double(loss.item), examples)
+    }
+
+    /// A pending SIGINT/SIGTERM; with several processes, a signal to any of them.
+    private func pendingInterruption() throws -> String? {
+        if let collective { return try collective.agreedInterruption() }
+        return InterruptSignal.pending != nil ? InterruptSignal.pendingName : nil
     }
 
     // MARK: - Checkpoints
 
+    /// Where the run starts: rank 0 reads the checkpoint (if any) and sends its progress to the
+    /// others; its model and optimizer state follow in ``train(resume:)``.
     private func startingProgress(_ resume: ResumeRequest) throws -> TrainingProgress {
-        let fresh = TrainingProgress(step: 0, loader: DataLoaderPosition(seed: recipe.seed), generators: model.namedGenerators(),
-                                     metrics: [], bestTestAccuracy: -1, wallSeconds: 0)
-        var progress = fresh
+        guard isLeader else { return try collective!.broadcastProgress(nil) }
+        var progress = TrainingProgress(step: 0, loader: DataLoaderPosition(seed: recipe.seed), generators: model.namedGenerators(),
+                                        metrics: [], bestTestAccuracy: -1, wallSeconds: 0)
         switch resume {
         case .none:
             break
@@ -136,7 +187,7 @@ public final class TransformerTrainer {
         guard progress.step <= recipe.training.steps else {
             throw TrainingError("the checkpoint is at step \(progress.step) but this recipe trains only \(recipe.training.steps) steps")
         }
-        return progress
+        return try collective?.broadcastProgress(progress) ?? progress
     }
 
     private func restore(_ checkpoint: Checkpoint, path: String) throws -> TrainingProgress {
@@ -148,7 +199,9 @@ public final class TransformerTrainer {
         return progress
     }
 
-    private func saveCheckpoint(_ progress: inout TrainingProgress, isBest: Bool) throws -> String {
+    /// Rank 0's state at `progress`; the other ranks hold the same parameters and write nothing.
+    private func saveCheckpoint(_ progress: inout TrainingProgress, isBest: Bool) throws -> String? {
+        guard isLeader else { return nil }
         progress.generators = model.namedGenerators()
         progress.loader = DataLoaderPosition(epoch: 0, batchIndexInEpoch: progress.step, seed: recipe.seed)
         var checkpoint = try TrainingCheckpoint.make(model: model, optimizer: optimizer, progress: progress, recipeYAML: recipeYAML)

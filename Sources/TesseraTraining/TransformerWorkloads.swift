@@ -5,18 +5,62 @@ import TesseraTensor
 import TesseraTransformers
 
 /// What the transformer trainer needs from a task: the model, the loss of step `s`'s batch (a
-/// pure function of the seed and `s`, so a resumed run sees the same batches), and a held-out
-/// evaluation. One conformer per task, each building its model from the recipe.
+/// pure function of the seed and `s`, so a resumed run sees the same batches, whatever the number
+/// of processes), and a held-out evaluation. One conformer per task, each building its model from
+/// the recipe.
 protocol TransformerWorkload: AnyObject {
     var model: any Module { get }
-    /// The mean loss of the batch of `step`, with its graph, and how many examples it covered.
-    func trainingLoss(step: Int) -> (loss: Tensor, examples: Int)
+    /// This shard's part of the mean loss of step `step`'s global batch, with its graph: the
+    /// shard's summed loss divided by what the global batch's mean divides by (its examples, or
+    /// its counted tokens when padding or masking leaves some out), so the parts of all shards add
+    /// up to the global mean exactly. Also the number of examples in the shard.
+    func trainingLoss(step: Int, shard: BatchShard) -> (loss: Tensor, examples: Int)
     /// Held-out metrics, in evaluation mode, without gradients.
     func evaluate() -> [String: Double]
     /// The metric whose best value marks the best checkpoint (higher is better).
     var primaryMetric: String { get }
     /// Extra checkpoint metadata (the tokenizer), so generation needs only the checkpoint.
     var metadata: [String: String] { get }
+}
+
+/// The rows of every global batch that one of several processes trains on: rank r of W takes
+/// rows `r·B/W ..< (r+1)·B/W` of a batch of B, so shard sizes differ by at most one row when W
+/// does not divide B (the loss weighting stays exact: see ``TransformerWorkload/trainingLoss(step:shard:)``).
+public struct BatchShard: Equatable, Sendable {
+    public let rank: Int
+    public let worldSize: Int
+
+    /// The whole batch: one process.
+    public static let whole = BatchShard(rank: 0, worldSize: 1)
+
+    public init(rank: Int, worldSize: Int) {
+        precondition(worldSize >= 1 && (0..<worldSize).contains(rank), "BatchShard: rank \(rank) of \(worldSize)")
+        self.rank = rank
+        self.worldSize = worldSize
+    }
+
+    /// This shard's rows of a global batch of `batchSize`.
+    public func rows(of batchSize: Int) -> Range<Int> {
+        (rank * batchSize / worldSize)..<((rank + 1) * batchSize / worldSize)
+    }
+
+    /// This shard's rows of `batch` (rows along axis 0).
+    func rows(_ batch: Tensor) -> Tensor {
+        let range = rows(of: batch.shape[0])
+        return batch.slice(alongAxis: 0, start: range.lowerBound, end: range.upperBound)
+    }
+}
+
+/// The shard's part of the global batch's mean cross entropy: the shard's summed cross entropy
+/// over `countedTargets`, the global batch's number of targets that count (not `ignoreIndex`).
+/// A global batch with nothing to predict contributes nothing.
+func crossEntropyShare(logits: Tensor, targets: Tensor, ignoreIndex: Float? = nil, countedTargets: Int) -> Tensor {
+    crossEntropy(logits: logits, targets: targets, ignoreIndex: ignoreIndex, reduction: .sum) / Float(max(countedTargets, 1))
+}
+
+/// The targets of `targets` other than `ignoreIndex`.
+func countedTargets(_ targets: Tensor, ignoreIndex: Float) -> Int {
+    targets.scalars.reduce(0) { count, target in target == ignoreIndex ? count : count + 1 }
 }
 
 /// The generator of step `step`'s batch: its own stream of the recipe's seed.
@@ -58,12 +102,17 @@ final class SequenceToSequenceWorkload: TransformerWorkload {
                                            normalization: m.normalization, paddingToken: SequenceVocabulary.padding)
     }
 
-    func trainingLoss(step: Int) -> (loss: Tensor, examples: Int) {
+    /// Cross entropy of the target tokens, padding excluded. Every batch is padded to the longest
+    /// allowed length, so a shard's rows are exactly the global batch's rows.
+    func trainingLoss(step: Int, shard: BatchShard) -> (loss: Tensor, examples: Int) {
         var generator = batchGenerator(seed: recipe.seed, step: step)
         let batch = task.batch(count: recipe.data.batchSize, lengths: recipe.data.minimumLength...recipe.data.maximumLength,
                                generator: &generator)
-        return (network.loss(source: batch.source, decoderInput: batch.decoderInput, decoderTarget: batch.decoderTarget),
-                recipe.data.batchSize)
+        let padding = Float(SequenceVocabulary.padding)
+        let logits = network(source: shard.rows(batch.source), decoderInput: shard.rows(batch.decoderInput))
+        let loss = crossEntropyShare(logits: logits, targets: shard.rows(batch.decoderTarget), ignoreIndex: padding,
+                                     countedTargets: countedTargets(batch.decoderTarget, ignoreIndex: padding))
+        return (loss, shard.rows(of: recipe.data.batchSize).count)
     }
 
     func evaluate() -> [String: Double] {
@@ -119,26 +168,31 @@ final class AdditionWorkload: TransformerWorkload {
                          dropout: recipe.model.dropout)
     }
 
-    /// Cross entropy of the answer tokens only: the operands are random, so predicting them
-    /// only adds irreducible loss and noise to the gradient.
-    private func answerLoss(_ tokens: Tensor) -> Tensor {
+    /// The logits for `tokens` and their targets: the answer tokens only, −1 elsewhere. The
+    /// operands are random, so predicting them only adds irreducible loss and noise to the gradient.
+    private func answerPrediction(_ tokens: Tensor) -> (logits: Tensor, targets: Tensor) {
         let length = tokens.shape[1]
         let inputs = tokens.slice(alongAxis: 1, start: 0, end: length - 1)
         let isAnswer = Tensor(shape: [1, length - 1]) { position in position >= self.task.promptLength - 1 ? 1 : 0 }
-        let targets = Tensor.where(isAnswer, tokens.slice(alongAxis: 1, start: 1, end: length), Tensor(-1))
-        return crossEntropy(logits: network(inputs), targets: targets, ignoreIndex: -1)
+        return (network(inputs), Tensor.where(isAnswer, tokens.slice(alongAxis: 1, start: 1, end: length), Tensor(-1)))
     }
 
-    func trainingLoss(step: Int) -> (loss: Tensor, examples: Int) {
+    /// Cross entropy of the answer tokens; every example has the same number of them.
+    func trainingLoss(step: Int, shard: BatchShard) -> (loss: Tensor, examples: Int) {
         var generator = batchGenerator(seed: recipe.seed, step: step)
-        return (answerLoss(task.batch(count: recipe.data.batchSize, generator: &generator).tokens), recipe.data.batchSize)
+        let tokens = task.batch(count: recipe.data.batchSize, generator: &generator).tokens
+        let (logits, targets) = answerPrediction(shard.rows(tokens))
+        let loss = crossEntropyShare(logits: logits, targets: targets, ignoreIndex: -1,
+                                     countedTargets: recipe.data.batchSize * (task.sequenceLength - task.promptLength))
+        return (loss, shard.rows(of: recipe.data.batchSize).count)
     }
 
     func evaluate() -> [String: Double] {
         network.eval()
         defer { network.train() }
         return withoutGradients {
-            let loss = answerLoss(heldOut.tokens).item
+            let (logits, targets) = answerPrediction(heldOut.tokens)
+            let loss = crossEntropy(logits: logits, targets: targets, ignoreIndex: -1).item
             let prompts = heldOut.tokens.slice(alongAxis: 1, start: 0, end: task.promptLength)
             var unused = RandomGenerator(seed: 0)
             let generated = network.generate(prompts, newTokens: task.digits + 1, generator: &unused)
@@ -229,11 +283,16 @@ final class CorpusLanguageModelWorkload: TransformerWorkload {
                          dropout: recipe.model.dropout)
     }
 
-    func trainingLoss(step: Int) -> (loss: Tensor, examples: Int) {
+    /// Next-token cross entropy: every position of every window counts.
+    func trainingLoss(step: Int, shard: BatchShard) -> (loss: Tensor, examples: Int) {
         var generator = batchGenerator(seed: recipe.seed, step: step)
         let windows = TokenizedCorpus.windows(corpus.train, count: recipe.data.batchSize, length: recipe.data.contextLength + 1,
                                               generator: &generator)
-        return (network.loss(windows), recipe.data.batchSize)
+        let rows = shard.rows(windows), length = windows.shape[1]
+        let logits = network(rows.slice(alongAxis: 1, start: 0, end: length - 1))
+        let loss = crossEntropyShare(logits: logits, targets: rows.slice(alongAxis: 1, start: 1, end: length),
+                                     countedTargets: recipe.data.batchSize * (length - 1))
+        return (loss, rows.shape[0])
     }
 
     func evaluate() -> [String: Double] {
@@ -290,12 +349,18 @@ final class MaskedLanguageModelWorkload: TransformerWorkload {
                                    Tensor.full([count, 1], Float(special.separator))], alongAxis: 1)
     }
 
-    func trainingLoss(step: Int) -> (loss: Tensor, examples: Int) {
+    /// Cross entropy of the chosen tokens. The whole global batch is masked (the choice is a
+    /// function of the seed and the step) before a shard takes its rows, and the shard's summed
+    /// loss is divided by the global batch's count of chosen tokens, which varies from row to row.
+    func trainingLoss(step: Int, shard: BatchShard) -> (loss: Tensor, examples: Int) {
         var generator = batchGenerator(seed: recipe.seed, step: step)
         let windows = TokenizedCorpus.windows(corpus.train, count: recipe.data.batchSize, length: recipe.data.contextLength - 2,
                                               generator: &generator)
         let framed = Self.framed(windows, special: network.configuration.specialTokens)
-        return (network.loss(network.mask(framed, generator: &generator)), recipe.data.batchSize)
+        let masked = network.mask(framed, generator: &generator)
+        let loss = crossEntropyShare(logits: network(shard.rows(masked.inputs)), targets: shard.rows(masked.targets),
+                                     ignoreIndex: MaskedTokens.ignored, countedTargets: masked.chosenCount)
+        return (loss, shard.rows(of: recipe.data.batchSize).count)
     }
 
     func evaluate() -> [String: Double] {
@@ -332,15 +397,18 @@ final class VisionTransformerWorkload: TransformerWorkload {
             generator: &generator)
     }
 
-    /// Step `s` takes batch `s mod b` of epoch `s / b` of a permutation drawn per epoch.
-    func trainingLoss(step: Int) -> (loss: Tensor, examples: Int) {
+    /// Step `s` takes batch `s mod b` of epoch `s / b` of a permutation drawn per epoch; the
+    /// shard takes its rows of that batch.
+    func trainingLoss(step: Int, shard: BatchShard) -> (loss: Tensor, examples: Int) {
         let count = split.train.count, size = Swift.min(recipe.data.batchSize, count)
         let batchesPerEpoch = count / size
         let (epoch, batch) = (step / batchesPerEpoch, step % batchesPerEpoch)
         var generator = batchGenerator(seed: recipe.seed, step: epoch)
         let order = generator.permutation(count)
-        let examples = split.train.batch(at: Array(order[(batch * size)..<((batch + 1) * size)]))
-        return (crossEntropy(logits: network(examples.inputs), targets: examples.labels), size)
+        let rows = shard.rows(of: size)
+        let examples = split.train.batch(at: Array(order[(batch * size + rows.lowerBound)..<(batch * size + rows.upperBound)]))
+        let loss = crossEntropyShare(logits: network(examples.inputs), targets: examples.labels, countedTargets: size)
+        return (loss, rows.count)
     }
 
     func evaluate() -> [String: Double] {
