@@ -78,6 +78,13 @@ public final class PPO: OnPolicyLearner {
 
     /// One rollout and `epochs` passes of minibatch updates. Returns the iteration's metrics.
     public func iterate() -> [String: Double] {
+        iterate(averagingGradients: {})
+    }
+
+    /// ``iterate()`` with `averageGradients` called between each minibatch's backward pass and
+    /// its optimizer step: DD-PPO (Wijmans et al., ICLR 2020) passes an allreduce there, so every
+    /// process steps with the same averaged gradients and keeps the same weights.
+    public func iterate(averagingGradients averageGradients: () throws -> Void) rethrows -> [String: Double] {
         if config.annealLearningRate {
             optimizer.learningRate = config.learningRate * (1 - Float(iteration) / Float(config.iterations))
         }
@@ -86,14 +93,16 @@ public final class PPO: OnPolicyLearner {
         environmentSteps += config.batchSize
         iteration += 1
         let (advantages, returns) = generalizedAdvantages(rollout, discount: config.discount, lambda: config.lambda)
-        var metrics = update(rollout, advantages: Tensor(advantages), returns: Tensor(returns))
+        var metrics = try update(rollout, advantages: Tensor(advantages), returns: Tensor(returns),
+                                 averagingGradients: averageGradients)
         metrics.merge(episodeMetrics(rollout.finishedEpisodes)) { $1 }
         return metrics
     }
 
     /// The clipped surrogate objective `min(ρÂ, clip(ρ, 1 − ε, 1 + ε)Â)` with `ρ = π/π_old`, plus
     /// the (clipped) value loss and minus the entropy bonus, minimised over minibatches.
-    func update(_ rollout: Rollout, advantages: Tensor, returns: Tensor) -> [String: Double] {
+    func update(_ rollout: Rollout, advantages: Tensor, returns: Tensor,
+                averagingGradients averageGradients: () throws -> Void = {}) rethrows -> [String: Double] {
         let batch = config.batchSize, minibatchSize = batch / config.minibatches
         let oldLogProbabilities = Tensor(rollout.logProbabilities), oldValues = Tensor(rollout.values)
         var policyLosses = 0.0, valueLosses = 0.0, entropies = 0.0, klSum = 0.0, clipped = 0.0, count = 0.0
@@ -125,6 +134,7 @@ public final class PPO: OnPolicyLearner {
 
                 optimizer.zeroGradients()
                 loss.backward()
+                try averageGradients()
                 clipGradientNorm(network.parameters(), maximumNorm: config.maximumGradientNorm)
                 optimizer.step()
 
