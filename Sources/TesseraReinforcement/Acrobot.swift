@@ -16,7 +16,7 @@ public final class Acrobot: Environment {
 
     /// `[θ₁, θ₂, θ̇₁, θ̇₂]`; settable so tests can start from a recorded state.
     public var state: [Double] = [0, 0, 0, 0]
-    private var generator = RandomGenerator(seed: 0)
+    fileprivate var generator = RandomGenerator(seed: 0)
 
     public init() {
         let high: [Float] = [1, 1, 1, 1, Float(4 * Double.pi), Float(9 * Double.pi)]
@@ -75,5 +75,15 @@ public final class Acrobot: Environment {
             / (m2 * lc2 * lc2 + i2 - d2 * d2 / d1)
         let ddtheta1 = -(d2 * ddtheta2 + phi1) / d1
         return [dtheta1, dtheta2, ddtheta1, ddtheta2]
+    }
+}
+
+extension Acrobot: RestorableEnvironment {
+    public func snapshot() -> EnvironmentSnapshot { EnvironmentSnapshot(name: name, state: state, generator: generator) }
+
+    public func restore(_ snapshot: EnvironmentSnapshot) throws {
+        try snapshot.check(name: name, stateCount: 4)
+        state = snapshot.state
+        generator = snapshot.generator!
     }
 }

@@ -17,9 +17,9 @@ public final class CartPole: Environment {
 
     /// `[x, ẋ, θ, θ̇]`; settable so tests can start from a recorded state.
     public var state: [Double] = [0, 0, 0, 0]
-    private var generator = RandomGenerator(seed: 0)
+    fileprivate var generator = RandomGenerator(seed: 0)
     /// Steps taken after termination: Gymnasium gives reward 0 for them.
-    private var stepsBeyondTermination: Int? = nil
+    fileprivate var stepsBeyondTermination: Int? = nil
 
     public init() {
         let high: [Float] = [Float(positionLimit * 2), .infinity, Float(angleLimit * 2), .infinity]
@@ -62,5 +62,19 @@ public final class CartPole: Environment {
             }
         }
         return StepResult(observation: observation, reward: reward, terminated: terminated, truncated: false)
+    }
+}
+
+extension CartPole: RestorableEnvironment {
+    public func snapshot() -> EnvironmentSnapshot {
+        EnvironmentSnapshot(name: name, state: state, counters: stepsBeyondTermination.map { ["stepsBeyondTermination": $0] } ?? [:],
+                            generator: generator)
+    }
+
+    public func restore(_ snapshot: EnvironmentSnapshot) throws {
+        try snapshot.check(name: name, stateCount: 4)
+        state = snapshot.state
+        stepsBeyondTermination = snapshot.counters["stepsBeyondTermination"]
+        generator = snapshot.generator!
     }
 }

@@ -84,6 +84,38 @@ public struct ReplayBuffer {
         return (rows(observations), Tensor(indices.map { actions[$0] }), Tensor(indices.map { rewards[$0] }),
                 rows(nextObservations), Tensor(indices.map { terminated[$0] }))
     }
+
+    /// The stored transitions as tensors (only the `count` filled rows: the ring fills from row
+    /// 0, so they are rows `0..<count`), and the fill and write position, for a checkpoint.
+    public var saved: (tensors: [String: Tensor], counters: [String: Int]) {
+        let filled = count * observationSize
+        return (["observations": Tensor(shape: [count, observationSize], scalars: Array(observations[..<filled])),
+                 "nextObservations": Tensor(shape: [count, observationSize], scalars: Array(nextObservations[..<filled])),
+                 "actions": Tensor(Array(actions[..<count])), "rewards": Tensor(Array(rewards[..<count])),
+                 "terminated": Tensor(Array(terminated[..<count]))],
+                ["count": count, "next": next])
+    }
+
+    /// Restores what ``saved`` returned; throws if it does not fit this buffer's capacity and observation size.
+    public mutating func restore(tensors: [String: Tensor], counters: [String: Int]) throws {
+        guard let filled = counters["count"], let position = counters["next"], (0...capacity).contains(filled),
+              (0..<capacity).contains(position) else {
+            throw LearnerStateError("the replay buffer's counters \(counters) do not fit a capacity of \(capacity)")
+        }
+        func values(_ name: String, _ shape: [Int]) throws -> [Float] {
+            guard let tensor = tensors[name], tensor.shape == shape else {
+                throw LearnerStateError("the replay buffer's \(name) has shape \(tensors[name]?.shape ?? []), expected \(shape)")
+            }
+            return tensor.scalars
+        }
+        let rows = filled * observationSize
+        observations.replaceSubrange(0..<rows, with: try values("observations", [filled, observationSize]))
+        nextObservations.replaceSubrange(0..<rows, with: try values("nextObservations", [filled, observationSize]))
+        actions.replaceSubrange(0..<filled, with: try values("actions", [filled]))
+        rewards.replaceSubrange(0..<filled, with: try values("rewards", [filled]))
+        terminated.replaceSubrange(0..<filled, with: try values("terminated", [filled]))
+        (count, next) = (filled, position)
+    }
 }
 
 /// A DQN learner on one environment: ``iterate()`` takes `trainFrequency` environment steps and
@@ -184,5 +216,37 @@ public final class DQN: Learner {
     public func act(_ observation: [Float]) -> Action {
         let values = withoutGradients { qNetwork(Tensor(shape: [1, observation.count], scalars: observation)).scalars }
         return .discrete(values.indices.max { values[$0] < values[$1] }!)
+    }
+}
+
+extension DQN: ResumableLearner {
+    /// Besides counters, stream and environment: the replay buffer (`replay.*`) and the target
+    /// network (`target.*`), which lags the online network between copies. The ε schedule is a
+    /// function of `environmentSteps`, so it continues from the restored counter.
+    public func saveState() throws -> LearnerState {
+        let replay = buffer.saved
+        var tensors: [String: Tensor] = [:]
+        for (name, tensor) in replay.tensors { tensors["replay." + name] = tensor }
+        for (name, tensor) in targetNetwork.stateDictionary() { tensors["target." + name] = tensor }
+        let counters = Dictionary(uniqueKeysWithValues: replay.counters.map { ("replay." + $0.key, $0.value) })
+        return LearnerState(record: LearnerRecord(iteration: iteration, environmentSteps: environmentSteps, generator: generator,
+                                                  environments: try environment.snapshot(), counters: counters),
+                            tensors: tensors)
+    }
+
+    public func restoreState(_ state: LearnerState) throws {
+        func part(_ prefix: String) -> [String: Tensor] {
+            Dictionary(uniqueKeysWithValues: state.tensors.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+        }
+        let replayCounters = Dictionary(uniqueKeysWithValues: state.record.counters.filter { $0.key.hasPrefix("replay.") }
+            .map { (String($0.key.dropFirst(7)), $0.value) })
+        do {
+            try targetNetwork.loadStateDictionary(part("target."))
+        } catch {
+            throw LearnerStateError("the DQN target network does not fit: \(error)")
+        }
+        try buffer.restore(tensors: part("replay."), counters: replayCounters)
+        try environment.restore(try state.environments())
+        (iteration, environmentSteps, generator) = (state.record.iteration, state.record.environmentSteps, state.record.generator)
     }
 }

@@ -104,6 +104,55 @@ extension Environment {
     }
 }
 
+/// The whole internal state of an environment — physical state, counters and random stream — so
+/// that a restored copy continues exactly as the original would have: what a checkpoint needs to
+/// resume a run bit for bit instead of starting fresh episodes.
+public struct EnvironmentSnapshot: Codable, Equatable, Sendable {
+    /// The environment's name (checked on restore).
+    public var name: String
+    /// The physical state as the bit patterns of its Doubles, which survive JSON exactly.
+    public var stateBits: [UInt64]
+    /// Integer state by name (a time limit's elapsed steps, a tabular state index …).
+    public var counters: [String: Int]
+    /// The random stream that resets (and slippery moves) draw from.
+    public var generator: RandomGenerator?
+    /// The wrapped environment's snapshot, for a wrapper such as ``TimeLimit``; empty otherwise.
+    public var wrapped: [EnvironmentSnapshot]
+
+    public init(name: String, state: [Double] = [], counters: [String: Int] = [:], generator: RandomGenerator? = nil,
+                wrapped: EnvironmentSnapshot? = nil) {
+        self.name = name
+        stateBits = state.map(\.bitPattern)
+        self.counters = counters
+        self.generator = generator
+        self.wrapped = wrapped.map { [$0] } ?? []
+    }
+
+    public var state: [Double] { stateBits.map(Double.init(bitPattern:)) }
+
+    /// Throws unless this snapshot was taken of an environment called `name` with `stateCount` state values.
+    func check(name expected: String, stateCount: Int) throws {
+        guard name == expected, stateBits.count == stateCount, generator != nil else {
+            throw EnvironmentSnapshotError("a snapshot of \(name) with \(stateBits.count) state values does not fit \(expected), which has \(stateCount)")
+        }
+    }
+}
+
+/// Why a snapshot could not be taken or restored.
+public struct EnvironmentSnapshotError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// An environment whose whole state can be saved and restored (every built-in one).
+public protocol RestorableEnvironment: Environment {
+    /// Throws if part of the state cannot be saved (a wrapper around a user environment that
+    /// does not conform).
+    func snapshot() throws -> EnvironmentSnapshot
+    /// Puts the environment into the snapshot's state; throws if the snapshot is of another environment.
+    func restore(_ snapshot: EnvironmentSnapshot) throws
+}
+
 /// Cuts episodes off after `maximumSteps` with `truncated = true`, as Gymnasium's `TimeLimit`
 /// (which also truncates on the step that terminates, so both flags may be set).
 public final class TimeLimit: Environment {
@@ -131,6 +180,24 @@ public final class TimeLimit: Environment {
         elapsedSteps += 1
         if elapsedSteps >= maximumSteps { result.truncated = true }
         return result
+    }
+}
+
+extension TimeLimit: RestorableEnvironment {
+    public func snapshot() throws -> EnvironmentSnapshot {
+        guard let inner = wrapped as? RestorableEnvironment else {
+            throw EnvironmentSnapshotError("\(name) cannot save its state (it does not conform to RestorableEnvironment)")
+        }
+        return EnvironmentSnapshot(name: "TimeLimit", counters: ["elapsedSteps": elapsedSteps], wrapped: try inner.snapshot())
+    }
+
+    public func restore(_ snapshot: EnvironmentSnapshot) throws {
+        guard snapshot.name == "TimeLimit", let steps = snapshot.counters["elapsedSteps"], let innerSnapshot = snapshot.wrapped.first,
+              let inner = wrapped as? RestorableEnvironment else {
+            throw EnvironmentSnapshotError("a snapshot of \(snapshot.name) does not fit TimeLimit(\(name))")
+        }
+        try inner.restore(innerSnapshot)
+        elapsedSteps = steps
     }
 }
 

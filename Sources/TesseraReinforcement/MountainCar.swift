@@ -15,7 +15,7 @@ public final class MountainCar: Environment {
 
     /// `[position, velocity]`; settable so tests can start from a recorded state.
     public var state: [Double] = [0, 0]
-    private var generator = RandomGenerator(seed: 0)
+    fileprivate var generator = RandomGenerator(seed: 0)
 
     public init() {}
 
@@ -39,5 +39,15 @@ public final class MountainCar: Environment {
         state = [position, velocity]
         let terminated = position >= goalPosition && velocity >= 0
         return StepResult(observation: observation, reward: -1, terminated: terminated, truncated: false)
+    }
+}
+
+extension MountainCar: RestorableEnvironment {
+    public func snapshot() -> EnvironmentSnapshot { EnvironmentSnapshot(name: name, state: state, generator: generator) }
+
+    public func restore(_ snapshot: EnvironmentSnapshot) throws {
+        try snapshot.check(name: name, stateCount: 2)
+        state = snapshot.state
+        generator = snapshot.generator!
     }
 }

@@ -14,7 +14,7 @@ public final class Pendulum: Environment {
 
     /// `[θ, θ̇]`; settable so tests can start from a recorded state.
     public var state: [Double] = [0, 0]
-    private var generator = RandomGenerator(seed: 0)
+    fileprivate var generator = RandomGenerator(seed: 0)
 
     public init() {}
 
@@ -45,5 +45,15 @@ public final class Pendulum: Environment {
         var remainder = fmod(x + Double.pi, period)
         if remainder != 0 && remainder < 0 { remainder += period }
         return remainder - Double.pi
+    }
+}
+
+extension Pendulum: RestorableEnvironment {
+    public func snapshot() -> EnvironmentSnapshot { EnvironmentSnapshot(name: name, state: state, generator: generator) }
+
+    public func restore(_ snapshot: EnvironmentSnapshot) throws {
+        try snapshot.check(name: name, stateCount: 2)
+        state = snapshot.state
+        generator = snapshot.generator!
     }
 }

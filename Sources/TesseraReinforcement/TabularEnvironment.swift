@@ -28,7 +28,7 @@ public class TabularEnvironment: Environment {
     public let startState: Int
     /// The current state; settable so tests can place the agent.
     public var state: Int
-    private var generator = RandomGenerator(seed: 0)
+    fileprivate var generator = RandomGenerator(seed: 0)
 
     public init(name: String, transitions: [[[Outcome]]], startState: Int) {
         self.name = name
@@ -66,6 +66,19 @@ public class TabularEnvironment: Environment {
         let outcome = outcomes[index]
         state = outcome.nextState
         return StepResult(observation: [Float(state)], reward: outcome.reward, terminated: outcome.terminated, truncated: false)
+    }
+}
+
+extension TabularEnvironment: RestorableEnvironment {
+    public func snapshot() -> EnvironmentSnapshot { EnvironmentSnapshot(name: name, counters: ["state": state], generator: generator) }
+
+    public func restore(_ snapshot: EnvironmentSnapshot) throws {
+        try snapshot.check(name: name, stateCount: 0)
+        guard let index = snapshot.counters["state"], (0..<stateCount).contains(index) else {
+            throw EnvironmentSnapshotError("a snapshot of \(name) without a state in 0..<\(stateCount)")
+        }
+        state = index
+        generator = snapshot.generator!
     }
 }
 

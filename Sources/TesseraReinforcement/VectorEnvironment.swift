@@ -22,9 +22,9 @@ public struct VectorStep {
 /// returns the wrong shape stops at once with a message naming the environment and both sizes.
 public final class VectorEnvironment {
     public let environments: [Environment]
-    public private(set) var observations: [[Float]] = []
-    private var episodeReturns: [Double]
-    private var episodeLengths: [Int]
+    public fileprivate(set) var observations: [[Float]] = []
+    fileprivate var episodeReturns: [Double]
+    fileprivate var episodeLengths: [Int]
 
     public init(_ environments: [Environment]) {
         precondition(!environments.isEmpty, "VectorEnvironment: needs at least one environment")
@@ -84,5 +84,47 @@ public final class VectorEnvironment {
     /// The current observations as a `[count, dimension]` tensor.
     public var observationTensor: Tensor {
         Tensor(shape: [count, observationSpace.dimension], scalars: observations.flatMap { $0 })
+    }
+}
+
+/// A ``VectorEnvironment`` between two steps: every copy's snapshot, the observations the
+/// learner acts on next and the running return and length of each unfinished episode (as bit
+/// patterns, exact through JSON).
+public struct VectorEnvironmentSnapshot: Codable, Equatable, Sendable {
+    public var environments: [EnvironmentSnapshot]
+    var observationBits: [[UInt32]]
+    var episodeReturnBits: [UInt64]
+    var episodeLengths: [Int]
+}
+
+extension VectorEnvironment {
+    /// Throws if a copy cannot save its state (a user environment that is not a ``RestorableEnvironment``).
+    public func snapshot() throws -> VectorEnvironmentSnapshot {
+        let snapshots = try environments.map { environment -> EnvironmentSnapshot in
+            guard let restorable = environment as? RestorableEnvironment else {
+                throw EnvironmentSnapshotError("\(environment.name) cannot save its state (it does not conform to RestorableEnvironment)")
+            }
+            return try restorable.snapshot()
+        }
+        return VectorEnvironmentSnapshot(environments: snapshots, observationBits: observations.map { $0.map(\.bitPattern) },
+                                         episodeReturnBits: episodeReturns.map(\.bitPattern), episodeLengths: episodeLengths)
+    }
+
+    /// Puts every copy back into the snapshot's state; throws if the snapshot holds another
+    /// number of copies or another environment.
+    public func restore(_ snapshot: VectorEnvironmentSnapshot) throws {
+        guard snapshot.environments.count == count, snapshot.observationBits.count == count,
+              snapshot.episodeReturnBits.count == count, snapshot.episodeLengths.count == count else {
+            throw EnvironmentSnapshotError("a snapshot of \(snapshot.environments.count) environment copies does not fit \(count) copies of \(environments[0].name)")
+        }
+        for (environment, saved) in zip(environments, snapshot.environments) {
+            guard let restorable = environment as? RestorableEnvironment else {
+                throw EnvironmentSnapshotError("\(environment.name) cannot restore its state (it does not conform to RestorableEnvironment)")
+            }
+            try restorable.restore(saved)
+        }
+        observations = snapshot.observationBits.map { $0.map(Float.init(bitPattern:)) }
+        episodeReturns = snapshot.episodeReturnBits.map(Double.init(bitPattern:))
+        episodeLengths = snapshot.episodeLengths
     }
 }
