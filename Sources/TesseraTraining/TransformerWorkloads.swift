@@ -26,21 +26,18 @@ protocol TransformerWorkload: AnyObject {
 /// The rows of every global batch that one of several processes trains on: rank r of W takes
 /// rows `r·B/W ..< (r+1)·B/W` of a batch of B, so shard sizes differ by at most one row when W
 /// does not divide B (the loss weighting stays exact: see ``TransformerWorkload/trainingLoss(step:shard:)``).
-public struct BatchShard: Equatable, Sendable {
-    public let rank: Int
-    public let worldSize: Int
+struct BatchShard: Equatable, Sendable {
+    let rank: Int
+    let worldSize: Int
 
-    /// The whole batch: one process.
-    public static let whole = BatchShard(rank: 0, worldSize: 1)
-
-    public init(rank: Int, worldSize: Int) {
+    init(rank: Int, worldSize: Int) {
         precondition(worldSize >= 1 && (0..<worldSize).contains(rank), "BatchShard: rank \(rank) of \(worldSize)")
         self.rank = rank
         self.worldSize = worldSize
     }
 
     /// This shard's rows of a global batch of `batchSize`.
-    public func rows(of batchSize: Int) -> Range<Int> {
+    func rows(of batchSize: Int) -> Range<Int> {
         (rank * batchSize / worldSize)..<((rank + 1) * batchSize / worldSize)
     }
 
