@@ -34,6 +34,8 @@ public struct TransformerRecipe: Decodable, RecipeValidatable {
     public var schedule: ScheduleSection
     public var training: TransformerTrainingSection
     /// Gradient buckets and collective timeouts when several processes train (`tessera train --np N`).
+    /// Only rank 0 evaluates while the others wait in the next step's first collective, so
+    /// `collectiveTimeoutSeconds` (120 s) must outlast one evaluation (about 0.2 s for the reversal recipe).
     public var distributed: DistributedSection
 
     enum CodingKeys: String, CodingKey, CaseIterable {
