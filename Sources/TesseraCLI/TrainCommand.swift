@@ -98,9 +98,13 @@ extension TrainCommand {
 }
 
 extension TrainCommand {
-    /// The reinforcement-learning tasks (tabular, PPO, DQN, A2C, REINFORCE) train in one process.
+    /// The reinforcement-learning tasks in this process. With `--np N` (N > 1) `run()` has already
+    /// started the recipe under `mpirun`, where `DistributedRun` runs `impala` and `ddppo` and
+    /// refuses the tasks that train in one process.
     func trainReinforcement(_ recipeValue: Recipe, task: String) throws {
-        if let np, np > 1 { throw ValidationError("reinforcement-learning tasks train in one process; drop --np") }
+        if let np, np > 1, !ActorLearnerRun.taskNames.contains(task) {
+            throw ValidationError("reinforcement-learning task '\(task)' trains in one process; drop --np")
+        }
         let name = recipeValue.root.mapping?["name"]?.string ?? task
         let directory = try RunDirectory(path: runDirectory ?? "runs/\(name)")
         InterruptSignal.install()

@@ -48,6 +48,8 @@ public enum DistributedRun {
             }, headline: { result in
                 "test accuracy " + (result.finalMetrics["test_accuracy"].map { String(format: "%.2f%%", $0 * 100) } ?? "n/a")
             })
+        case _ where ActorLearnerRun.taskNames.contains(task):
+            return try ActorLearnerRun.rankRun(recipe: recipe, yaml: yaml, recipeFile: recipeFile, weights: weights)
         case _ where TransformerTasks.taskNames.contains(task):
             let decoded = try recipe.decode(TransformerRecipe.self)
             if weights != nil { throw TrainingError("--weights loads classification models; transformer recipes start from their seed or --resume") }
@@ -57,7 +59,7 @@ public enum DistributedRun {
                 return try trainer.train(resume: resume)
             }, headline: TransformerTasks.headline)
         default:
-            let known = ["classification"] + TransformerTasks.taskNames
+            let known = ["classification"] + TransformerTasks.taskNames + ActorLearnerRun.taskNames
             throw TrainingError("\(recipeFile): task '\(task)' does not train with several processes (these do: \(known.joined(separator: ", "))); train it without --np")
         }
     }

@@ -26,8 +26,12 @@ public struct ReinforcementRecipe: Decodable, RecipeValidatable {
     public var algorithm: AlgorithmSection
     public var evaluation: EvaluationSection
     public var training: ReinforcementTrainingSection
+    /// `task: impala` only: how the learner and the actors exchange data (`ActorLearnerSection`).
+    public var actorLearner: ActorLearnerSection
+    /// Whether the recipe wrote an `actorLearner` section.
+    var givesActorLearner = false
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case task, name, seed, environment, algorithm, evaluation, training }
+    enum CodingKeys: String, CodingKey, CaseIterable { case task, name, seed, environment, algorithm, evaluation, training, actorLearner }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -38,10 +42,13 @@ public struct ReinforcementRecipe: Decodable, RecipeValidatable {
         algorithm = try container.decodeIfPresent(AlgorithmSection.self, forKey: .algorithm) ?? AlgorithmSection()
         evaluation = try container.decodeIfPresent(EvaluationSection.self, forKey: .evaluation) ?? EvaluationSection()
         training = try container.decodeIfPresent(ReinforcementTrainingSection.self, forKey: .training) ?? ReinforcementTrainingSection()
+        actorLearner = try container.decodeIfPresent(ActorLearnerSection.self, forKey: .actorLearner) ?? ActorLearnerSection()
+        givesActorLearner = container.contains(.actorLearner)
     }
 
     public func validate(_ check: RecipeValidator) throws {
         try check.that(ReinforcementTasks.taskNames.contains(task), "task", "must be one of \(ReinforcementTasks.taskNames), found '\(task)'")
+        try check.that(!givesActorLearner || task == "impala", "actorLearner", "is read only by task impala, not by task '\(task)'")
         try check.that(!name.isEmpty && !name.contains("/"), "name", "must be a non-empty name without '/', found '\(name)'")
         try check.that(Environments.names.contains(environment), "environment", "must be one of \(Environments.names), found '\(environment)'")
         let allowed = AlgorithmSection.keys(for: task)
@@ -90,6 +97,9 @@ public struct AlgorithmSection: Decodable, RecipeValidatable {
     public var double: Bool?
     public var episodesPerUpdate: Int?
     public var updates: Int?
+    /// IMPALA's V-trace clipping thresholds ρ̄ and c̄ (positive; see `IMPALAConfig`).
+    public var importanceClip: Float?
+    public var traceClip: Float?
     /// Tabular: the methods to run (their online returns share one plot), episodes, ε, step size.
     public var methods: [TabularMethod]?
     public var episodes: Int?
@@ -99,7 +109,8 @@ public struct AlgorithmSection: Decodable, RecipeValidatable {
         case policy, totalSteps, environmentCount, rolloutSteps, learningRate, annealLearningRate, discount, lambda, minibatches,
              epochs, clip, maximumKL, clipValueLoss, entropyCoefficient, valueCoefficient, maximumGradientNorm, normalizeAdvantages,
              hiddenSizes, bufferSize, batchSize, learningStarts, trainFrequency, gradientSteps, targetUpdateInterval,
-             epsilonStart, epsilonEnd, explorationFraction, huber, double, episodesPerUpdate, updates, methods, episodes, epsilon
+             epsilonStart, epsilonEnd, explorationFraction, huber, double, episodesPerUpdate, updates, methods, episodes, epsilon,
+             importanceClip, traceClip
     }
 
     public init() {}
@@ -137,6 +148,8 @@ public struct AlgorithmSection: Decodable, RecipeValidatable {
         double = try c.decodeIfPresent(Bool.self, forKey: .double)
         episodesPerUpdate = try c.decodeIfPresent(Int.self, forKey: .episodesPerUpdate)
         updates = try c.decodeIfPresent(Int.self, forKey: .updates)
+        importanceClip = try c.decodeIfPresent(Float.self, forKey: .importanceClip)
+        traceClip = try c.decodeIfPresent(Float.self, forKey: .traceClip)
         methods = try c.decodeIfPresent([TabularMethod].self, forKey: .methods)
         episodes = try c.decodeIfPresent(Int.self, forKey: .episodes)
         epsilon = try c.decodeIfPresent(Double.self, forKey: .epsilon)
@@ -163,6 +176,11 @@ public struct AlgorithmSection: Decodable, RecipeValidatable {
             return ["hiddenSizes", "learningRate", "discount", "totalSteps", "bufferSize", "batchSize", "learningStarts", "trainFrequency",
                     "gradientSteps", "targetUpdateInterval", "epsilonStart", "epsilonEnd", "explorationFraction", "huber", "double",
                     "maximumGradientNorm"]
+        case "impala":
+            return network.union(["totalSteps", "environmentCount", "rolloutSteps", "annealLearningRate", "importanceClip", "traceClip",
+                                  "entropyCoefficient", "valueCoefficient", "maximumGradientNorm"])
+        case "ddppo":
+            return keys(for: "ppo")
         case "reinforce":
             return network.union(["episodesPerUpdate", "updates"])
         default:
@@ -182,6 +200,8 @@ public struct AlgorithmSection: Decodable, RecipeValidatable {
         if let maximumKL { try check.range("maximumKL", maximumKL, 1e-6...1) }
         if let epsilon { try check.range("epsilon", epsilon, 0...1) }
         if let learningRate { try check.range("learningRate", learningRate, 1e-8...10) }
+        if let importanceClip { try check.positive("importanceClip", importanceClip) }
+        if let traceClip { try check.positive("traceClip", traceClip) }
         if let hiddenSizes { try check.that(hiddenSizes.allSatisfy { $0 > 0 }, "hiddenSizes", "every width must be positive, found \(hiddenSizes)") }
     }
 }

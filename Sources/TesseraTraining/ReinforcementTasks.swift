@@ -14,7 +14,7 @@ import TesseraTensor
 /// environments start fresh episodes (their internal state is not checkpointed), so a resumed
 /// run is statistically, not bit-for-bit, the uninterrupted one.
 public enum ReinforcementTasks {
-    public static let taskNames = ["ppo", "trpo", "dqn", "a2c", "reinforce", "tabular"]
+    public static let taskNames = ["ppo", "trpo", "dqn", "a2c", "reinforce", "tabular"] + ActorLearnerRun.taskNames
     public static let checkpointKind = "tessera.reinforcement"
 
     public static func train(recipe: Recipe, recipeFile: String, runDirectory: RunDirectory, resume: ResumeRequest,
@@ -23,6 +23,10 @@ public enum ReinforcementTasks {
         let yaml = try recipe.canonicalYAML()
         if config.task == "tabular" {
             return try ReinforcementTabularRun.train(config, runDirectory: runDirectory)
+        }
+        if ActorLearnerRun.taskNames.contains(config.task) {
+            return try ActorLearnerRun.trainInOneProcess(recipe: config, recipeYAML: yaml, recipeFile: recipeFile,
+                                                         runDirectory: runDirectory, resume: resume, showProgress: showProgress)
         }
         let learner = try makeLearner(config, recipeFile: recipeFile)
         return try ReinforcementRun(recipe: config, recipeYAML: yaml, learner: learner, run: runDirectory,

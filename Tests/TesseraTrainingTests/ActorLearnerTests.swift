@@ -1,0 +1,289 @@
+import Foundation
+import Testing
+import TesseraDistributed
+import TesseraReinforcement
+import TesseraTensor
+@testable import TesseraTraining
+
+/// The asynchronous actor–learner (IMPALA) and DD-PPO over `LocalCommunicator` threads, one per
+/// rank, as the MPI processes would run them.
+@Suite struct ActorLearnerTests {
+    /// A small IMPALA setting: 2 CartPole copies × 16 steps per trajectory.
+    static func smallConfig(totalSteps: Int = 3200) -> IMPALAConfig {
+        var config = IMPALAConfig()
+        config.environmentCount = 2
+        config.rolloutSteps = 16
+        config.totalSteps = totalSteps
+        config.hiddenSizes = [32, 32]
+        return config
+    }
+
+    static func settings(timeout: Double = 30, maximumPolicyLag: Int = 16) -> ActorLearnerSettings {
+        var settings = ActorLearnerSettings()
+        settings.timeoutSeconds = timeout
+        settings.maximumPolicyLag = maximumPolicyLag
+        return settings
+    }
+
+    static func cartPole() -> Environment { Environments.make("CartPole-v1")! }
+
+    static func trajectory(version: Int, seed: UInt64 = 3) -> Trajectory {
+        let config = smallConfig()
+        let environments = VectorEnvironment(count: config.environmentCount, cartPole)
+        environments.reset(seed: seed)
+        var generator = RandomGenerator(seed: seed)
+        let network = ActorCritic(observationSpace: environments.observationSpace, actionSpace: environments.actionSpace,
+                                  hiddenSizes: config.hiddenSizes, generator: &generator)
+        return collectTrajectory(environments, network: network, steps: config.rolloutSteps, policyVersion: version, generator: &generator)
+    }
+
+    // MARK: Messages
+
+    @Test func trajectoryRoundTripsThroughTheCommunicator() throws {
+        var sent = Self.trajectory(version: 7)
+        sent.truncated[5] = true
+        sent.truncationObservations[5] = [0.5, -0.25, 0.125, 1]
+        sent.finishedEpisodes.append(EpisodeOutcome(totalReward: 500, length: 500))
+        let received = try ranks(2) { communicator -> Trajectory? in
+            if communicator.rank == 1 {
+                try communicator.send(sent.encoded(), to: 0, tag: ActorLearnerTag.trajectory)
+                return nil
+            }
+            let message = try communicator.receive(from: MessageMatching.anySource, tag: ActorLearnerTag.trajectory)
+            return try Trajectory(message: message.bytes, source: message.source)
+        }
+        #expect(received[0] == sent)
+        #expect(sent.observations.count == 2 * 16 * 4)
+    }
+
+    @Test func truncatedMessagesAreRejectedNamingTheSender() {
+        let bytes = Array(Self.trajectory(version: 0).encoded().dropLast(9))
+        #expect { try Trajectory(message: bytes, source: 2) } throws: { error in
+            "\(error)".contains("malformed trajectory message from rank 2")
+        }
+    }
+
+    @Test func weightsMessageCarriesVersionAndValuesAndRefusesAnotherNetwork() throws {
+        let learner = IMPALALearner(config: Self.smallConfig(), observationSpace: Self.cartPole().observationSpace,
+                                    actionSpace: Self.cartPole().actionSpace)
+        let message = try WeightsMessage(message: WeightsMessage(version: 12, parameters: learner.policyParameters).encoded())
+        #expect(message.version == 12)
+        var generator = RandomGenerator(seed: 99)
+        let other = ActorCritic(observationSpace: Self.cartPole().observationSpace, actionSpace: Self.cartPole().actionSpace,
+                                hiddenSizes: [32, 32], generator: &generator)
+        let parameters = other.actorParameters.sorted { $0.name < $1.name }
+        try message.apply(to: parameters)
+        #expect(parameters.map { $0.parameter.scalars } == learner.policyParameters.map { $0.parameter.scalars })
+        var wider = RandomGenerator(seed: 1)
+        let mismatched = ActorCritic(observationSpace: Self.cartPole().observationSpace, actionSpace: Self.cartPole().actionSpace,
+                                     hiddenSizes: [16], generator: &wider)
+        #expect { try message.apply(to: mismatched.actorParameters.sorted { $0.name < $1.name }) } throws: { error in
+            "\(error)".contains("different networks")
+        }
+    }
+
+    // MARK: Lag
+
+    /// A hand-driven actor sends six trajectories acted with version 0 at once: with
+    /// `maximumPolicyLag` 2 the learner trains on those it reaches at lag 0, 1, 2 and drops the
+    /// rest; a fresh trajectory with the newest weights is trained on again at lag 0.
+    @Test func trajectoriesOlderThanTheMaximumLagAreDroppedAndCounted() throws {
+        let results = try ranks(2) { communicator -> (ActorLearnerStatistics, [Double])? in
+            if communicator.rank == 1 {
+                for _ in 0..<6 { try communicator.send(Self.trajectory(version: 0).encoded(), to: 0, tag: ActorLearnerTag.trajectory) }
+                var newest = -1
+                while true {
+                    let message = try communicator.receive(from: 0, tag: MessageMatching.anyTag, timeout: 30)
+                    if message.tag == ActorLearnerTag.stop { break }
+                    newest = try WeightsMessage(message: message.bytes).version
+                    // Once the learner has trained on what it could (3 updates), send one acted with version 3.
+                    if newest == 3 { try communicator.send(Self.trajectory(version: 3).encoded(), to: 0, tag: ActorLearnerTag.trajectory) }
+                }
+                let report = ActorReport(rank: 1, trajectoriesSent: 7, environmentSteps: 7 * 32, weightsApplied: 0)
+                try communicator.send(report.encoded(), to: 0, tag: ActorLearnerTag.finished)
+                return nil
+            }
+            let learner = IMPALALearner(config: Self.smallConfig(), observationSpace: Self.cartPole().observationSpace,
+                                        actionSpace: Self.cartPole().actionSpace)
+            let loop = try LearnerLoop(learner: learner, communicator: communicator, settings: Self.settings(maximumPolicyLag: 2))
+            var lags: [Double] = []
+            try loop.learn(totalSteps: 1_000_000) { metrics in
+                lags.append(metrics["policy_lag"]!)
+                return learner.version < 4
+            }
+            try loop.stopActors()
+            return (loop.statistics, lags)
+        }
+        let (statistics, lags) = try #require(results[0])
+        #expect(lags == [0, 1, 2, 0])
+        #expect(statistics.trained[1] == 4)
+        #expect(statistics.dropped[1] == 3)
+        #expect(statistics.droppedEnvironmentSteps == 3 * 32)
+        #expect(statistics.lagMaximum == 2)
+        #expect(statistics.actorReports[1]?.trajectoriesSent == 7)
+    }
+
+    // MARK: Asynchrony and shutdown
+
+    /// Actor 2 sleeps 0.5 s after every trajectory; the learner keeps training on actor 1's data
+    /// and finishes long before actor 2 alone could have supplied the budget. Every trajectory
+    /// sent is accounted for: trained, dropped or discarded at the stop.
+    @Test func oneSlowActorDoesNotStallLearning() throws {
+        let config = Self.smallConfig(totalSteps: 80 * 32)
+        let start = Date()
+        let results = try ranks(3) { communicator -> ActorLearnerStatistics? in
+            if communicator.rank != 0 {
+                let actor = ActorLoop(config: config, settings: Self.settings(), communicator: communicator, makeEnvironment: Self.cartPole)
+                actor.delayPerTrajectory = communicator.rank == 2 ? 0.5 : 0
+                try actor.run()
+                return nil
+            }
+            let learner = IMPALALearner(config: config, observationSpace: Self.cartPole().observationSpace,
+                                        actionSpace: Self.cartPole().actionSpace)
+            let loop = try LearnerLoop(learner: learner, communicator: communicator, settings: Self.settings())
+            try loop.learn(totalSteps: config.totalSteps) { _ in true }
+            try loop.stopActors()
+            #expect(learner.version == 80)
+            return loop.statistics
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        let statistics = try #require(results[0])
+        let slow = statistics.trained[2, default: 0], fast = statistics.trained[1, default: 0]
+        #expect(slow + fast == 80)
+        #expect(Double(slow) <= elapsed / 0.5 + 1, "the slow actor cannot have sent more than one trajectory per 0.5 s")
+        #expect(fast >= 60, "the fast actor supplied most of the data (fast \(fast), slow \(slow), \(elapsed) s)")
+        #expect(elapsed < 40, "80 trajectories from the slow actor alone would take 40 s; took \(elapsed) s")
+        for rank in [1, 2] {
+            let report = try #require(statistics.actorReports[rank])
+            #expect(report.trajectoriesSent == statistics.trained[rank, default: 0] + statistics.dropped[rank, default: 0]
+                    + statistics.discardedAtStop[rank, default: 0], "rank \(rank): \(report) vs \(statistics)")
+        }
+    }
+
+    @Test func learnerWithoutActorsTimesOutNamingThem() throws {
+        let outcomes = outcomes(2) { communicator in
+            guard communicator.rank == 0 else { return }  // rank 1 never acts
+            let learner = IMPALALearner(config: Self.smallConfig(), observationSpace: Self.cartPole().observationSpace,
+                                        actionSpace: Self.cartPole().actionSpace)
+            let loop = try LearnerLoop(learner: learner, communicator: communicator, settings: Self.settings(timeout: 0.3))
+            try loop.learn(totalSteps: 1000) { _ in true }
+        }
+        #expect { try outcomes[0].get() } throws: { "\($0)".contains("no trajectory from any actor (ranks [1]) for") }
+    }
+
+    @Test func actorWithoutLearnerTimesOutNamingRankZero() throws {
+        let outcomes = outcomes(2) { communicator in
+            guard communicator.rank == 1 else { return }  // rank 0 never publishes weights
+            try ActorLoop(config: Self.smallConfig(), settings: Self.settings(timeout: 0.3), communicator: communicator,
+                          makeEnvironment: Self.cartPole).run()
+        }
+        #expect { try outcomes[1].get() } throws: { "\($0)".contains("no weights or stop from the learner (rank 0)") }
+    }
+
+    @Test func actorLearnerNeedsAtLeastOneActor() throws {
+        let learner = IMPALALearner(config: Self.smallConfig(), observationSpace: Self.cartPole().observationSpace,
+                                    actionSpace: Self.cartPole().actionSpace)
+        #expect { try LearnerLoop(learner: learner, communicator: LocalCommunicator.group(size: 1)[0], settings: Self.settings()) }
+            throws: { "\($0)".contains("--np 2 or more") }
+    }
+
+    // MARK: Learning
+
+    /// 40k environment steps with 2 actors lift the greedy return well above the untrained policy's.
+    @Test func impalaLearnsCartPoleWithATinyBudget() throws {
+        var config = Self.smallConfig(totalSteps: 40_000)
+        config.environmentCount = 4
+        config.learningRate = 2e-3
+        let results = try ranks(3) { communicator -> (before: Double, after: Double)? in
+            if communicator.rank != 0 {
+                try ActorLoop(config: config, settings: Self.settings(), communicator: communicator, makeEnvironment: Self.cartPole).run()
+                return nil
+            }
+            let learner = IMPALALearner(config: config, observationSpace: Self.cartPole().observationSpace,
+                                        actionSpace: Self.cartPole().actionSpace)
+            let score = { evaluate(Self.cartPole, episodes: 10, act: learner.act).reduce(0, +) / 10 }
+            let before = score()
+            let loop = try LearnerLoop(learner: learner, communicator: communicator, settings: Self.settings())
+            try loop.learn(totalSteps: config.totalSteps) { _ in true }
+            try loop.stopActors()
+            return (before, score())
+        }
+        let (before, after) = try #require(results[0])
+        #expect(after >= 100 && after > before + 50, "greedy return \(before) before, \(after) after")
+    }
+
+    // MARK: DD-PPO
+
+    /// Two ranks with different environments (their own seeds) step with averaged gradients and
+    /// end with bit-identical parameters that moved away from the start.
+    @Test func ddppoRanksKeepIdenticalWeights() throws {
+        var config = PPOConfig()
+        config.environmentCount = 2
+        config.rolloutSteps = 32
+        config.minibatches = 2
+        config.epochs = 2
+        config.totalSteps = 2 * 3 * 64
+        config.hiddenSizes = [16, 16]
+        let states = try ranks(2) { communicator -> (weights: [String: [Float]], initial: [Float], observations: [[Float]]) in
+            let collective = CommunicatorCollective(communicator: communicator, settings: DistributedSection())
+            let ddppo = try DistributedPPO(config: config, collective: collective, makeEnvironment: Self.cartPole)
+            try ddppo.synchronizeFromRankZero()
+            let observations = ddppo.ppo.environments.observations
+            let initial = ddppo.ppo.network.actor.layers[0].weight.scalars
+            while ddppo.iteration < ddppo.totalIterations { _ = try ddppo.iterate() }
+            #expect(ddppo.environmentSteps == config.totalSteps)
+            return (ddppo.ppo.network.stateDictionary().mapValues(\.scalars), initial, observations)
+        }
+        #expect(states[0].observations != states[1].observations, "each rank steps its own environments")
+        #expect(states[0].weights.keys.sorted() == states[1].weights.keys.sorted())
+        for (name, values) in states[0].weights {
+            #expect(values.map(\.bitPattern) == states[1].weights[name]!.map(\.bitPattern), "\(name) differs across ranks")
+        }
+        #expect(states[0].weights["actor.layers.0.weight"] != states[0].initial, "training moved the weights")
+    }
+}
+
+// MARK: - Ranks as threads
+
+/// Runs `body` once per rank of a fresh `LocalCommunicator` group, each on its own thread, and
+/// returns every rank's outcome.
+func outcomes<Value>(_ size: Int, _ body: @escaping (LocalCommunicator) throws -> Value) -> [Result<Value, Error>] {
+    let group = LocalCommunicator.group(size: size)
+    for communicator in group { communicator.defaultTimeout = 60 }
+    let box = OutcomeBox<Value>(size: size)
+    let finished = DispatchSemaphore(value: 0)
+    for rank in 0..<size {
+        let thread = Thread {
+            box.set(rank, Result { try body(group[rank]) })
+            finished.signal()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+    for _ in 0..<size { finished.wait() }
+    return box.all
+}
+
+/// Like `outcomes`, rethrowing the first failure.
+func ranks<Value>(_ size: Int, _ body: @escaping (LocalCommunicator) throws -> Value) throws -> [Value] {
+    try outcomes(size, body).map { try $0.get() }
+}
+
+private final class OutcomeBox<Value>: @unchecked Sendable {
+    private var values: [Result<Value, Error>?]
+    private let lock = NSLock()
+
+    init(size: Int) { values = Array(repeating: nil, count: size) }
+
+    func set(_ rank: Int, _ outcome: Result<Value, Error>) {
+        lock.lock()
+        values[rank] = outcome
+        lock.unlock()
+    }
+
+    var all: [Result<Value, Error>] {
+        lock.lock()
+        defer { lock.unlock() }
+        return values.map { $0! }
+    }
+}
