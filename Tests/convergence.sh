@@ -32,6 +32,8 @@ check configs/rl-ppo-cartpole.yaml eval_return_mean 475
 check configs/rl-dqn-cartpole.yaml eval_return_mean 475
 check configs/rl-a2c-cartpole.yaml eval_return_mean 475
 check configs/rl-trpo-cartpole.yaml eval_return_mean 475
+check configs/rl-qac-cartpole.yaml eval_return_mean 475
+check configs/rl-offpac-cartpole.yaml eval_return_mean 475
 # Multi-process RL under mpirun: IMPALA with a learner and 2 actor processes (asynchronous, so
 # every run differs: 12 of 12 runs of this recipe ended at 496–500, about 5 s each), DD-PPO on 2
 # processes (499.4, 35 s).

@@ -1,7 +1,7 @@
 import TesseraConfig
 import TesseraReinforcement
 
-/// A reinforcement-learning recipe (`task: ppo | trpo | dqn | a2c | reinforce | tabular`): which
+/// A reinforcement-learning recipe (`task: ppo | trpo | dqn | a2c | reinforce | qac | offpac | tabular`): which
 /// environment, which learner with which settings, and how to evaluate. Keys are the Swift
 /// property names; `algorithm` keys left out keep the learner's defaults (its config struct,
 /// e.g. `PPOConfig`, documents each), and a key the task does not read is an error.
@@ -15,7 +15,8 @@ import TesseraReinforcement
 /// evaluation: {episodes: 100}
 /// ```
 public struct ReinforcementRecipe: Decodable, RecipeValidatable {
-    /// The learner: `ppo`, `trpo`, `dqn`, `a2c`, `reinforce`, or `tabular` (Q-learning, SARSA, Monte Carlo).
+    /// The learner: `ppo`, `trpo`, `dqn`, `a2c`, `reinforce`, `qac` (actor–critic with a Q critic), `offpac`
+    /// (off-policy actor–critic), or `tabular` (Q-learning, SARSA, Monte Carlo).
     public var task: String
     /// Names the run directory.
     public var name: String
@@ -28,6 +29,7 @@ public struct ReinforcementRecipe: Decodable, RecipeValidatable {
     public var training: ReinforcementTrainingSection
     /// `task: impala` only: how the learner and the actors exchange data (`ActorLearnerSection`).
     public var actorLearner: ActorLearnerSection
+
     /// Whether the recipe wrote an `actorLearner` section.
     var givesActorLearner = false
 
@@ -59,7 +61,8 @@ public struct ReinforcementRecipe: Decodable, RecipeValidatable {
 }
 
 /// The learner's settings. Every key is optional; see the learner's config struct for meanings
-/// and defaults (`PPOConfig`, `TRPOConfig`, `DQNConfig`, `A2CConfig`, `REINFORCEConfig`, `TabularConfig`).
+/// and defaults (`PPOConfig`, `TRPOConfig`, `DQNConfig`, `A2CConfig`, `REINFORCEConfig`, `QActorCriticConfig`,
+/// `OffPolicyActorCriticConfig`, `TabularConfig`).
 public struct AlgorithmSection: Decodable, RecipeValidatable {
     public enum PolicyKind: String, Decodable, CaseIterable { case categorical, gaussian }
     public enum TabularMethod: String, Decodable, CaseIterable { case qLearning, sarsa, monteCarloFirstVisit, monteCarloEveryVisit }
@@ -100,6 +103,15 @@ public struct AlgorithmSection: Decodable, RecipeValidatable {
     /// IMPALA's V-trace clipping thresholds ρ̄ and c̄ (positive; see `IMPALAConfig`).
     public var importanceClip: Float?
     public var traceClip: Float?
+    /// QAC: subtract the critic's state value from `Q(s, a)` in the actor's step; the actor's
+    /// learning rate (`learningRate` is the critic's).
+    public var subtractBaseline: Bool?
+    public var actorLearningRate: Float?
+    /// Off-PAC: c in `min(π/β, c)` (positive), the behaviour policy's ε (in [0, 1)) and the
+    /// iterations between copies of the actor into it.
+    public var ratioTruncation: Float?
+    public var behaviourEpsilon: Float?
+    public var behaviourUpdateInterval: Int?
     /// Tabular: the methods to run (their online returns share one plot), episodes, ε, step size.
     public var methods: [TabularMethod]?
     public var episodes: Int?
@@ -110,7 +122,7 @@ public struct AlgorithmSection: Decodable, RecipeValidatable {
              epochs, clip, maximumKL, clipValueLoss, entropyCoefficient, valueCoefficient, maximumGradientNorm, normalizeAdvantages,
              hiddenSizes, bufferSize, batchSize, learningStarts, trainFrequency, gradientSteps, targetUpdateInterval,
              epsilonStart, epsilonEnd, explorationFraction, huber, double, episodesPerUpdate, updates, methods, episodes, epsilon,
-             importanceClip, traceClip
+             subtractBaseline, actorLearningRate, ratioTruncation, behaviourEpsilon, behaviourUpdateInterval, importanceClip, traceClip
     }
 
     public init() {}
@@ -150,6 +162,11 @@ public struct AlgorithmSection: Decodable, RecipeValidatable {
         updates = try c.decodeIfPresent(Int.self, forKey: .updates)
         importanceClip = try c.decodeIfPresent(Float.self, forKey: .importanceClip)
         traceClip = try c.decodeIfPresent(Float.self, forKey: .traceClip)
+        subtractBaseline = try c.decodeIfPresent(Bool.self, forKey: .subtractBaseline)
+        actorLearningRate = try c.decodeIfPresent(Float.self, forKey: .actorLearningRate)
+        ratioTruncation = try c.decodeIfPresent(Float.self, forKey: .ratioTruncation)
+        behaviourEpsilon = try c.decodeIfPresent(Float.self, forKey: .behaviourEpsilon)
+        behaviourUpdateInterval = try c.decodeIfPresent(Int.self, forKey: .behaviourUpdateInterval)
         methods = try c.decodeIfPresent([TabularMethod].self, forKey: .methods)
         episodes = try c.decodeIfPresent(Int.self, forKey: .episodes)
         epsilon = try c.decodeIfPresent(Double.self, forKey: .epsilon)
@@ -183,6 +200,12 @@ public struct AlgorithmSection: Decodable, RecipeValidatable {
             return keys(for: "ppo")
         case "reinforce":
             return network.union(["episodesPerUpdate", "updates"])
+        case "qac":
+            return network.union(["totalSteps", "environmentCount", "rolloutSteps", "subtractBaseline", "actorLearningRate",
+                                  "entropyCoefficient", "maximumGradientNorm"])
+        case "offpac":
+            return network.union(["totalSteps", "environmentCount", "rolloutSteps", "ratioTruncation", "behaviourEpsilon",
+                                  "behaviourUpdateInterval", "entropyCoefficient", "valueCoefficient", "maximumGradientNorm"])
         default:
             return ["methods", "episodes", "epsilon", "learningRate", "discount", "epsilonStart", "epsilonEnd", "explorationFraction"]
         }
@@ -192,14 +215,22 @@ public struct AlgorithmSection: Decodable, RecipeValidatable {
         for (key, value) in [("totalSteps", totalSteps), ("environmentCount", environmentCount), ("rolloutSteps", rolloutSteps),
                              ("minibatches", minibatches), ("epochs", epochs), ("bufferSize", bufferSize), ("batchSize", batchSize),
                              ("trainFrequency", trainFrequency), ("targetUpdateInterval", targetUpdateInterval),
-                             ("episodesPerUpdate", episodesPerUpdate), ("updates", updates), ("episodes", episodes)] {
+                             ("episodesPerUpdate", episodesPerUpdate), ("updates", updates), ("episodes", episodes),
+                             ("behaviourUpdateInterval", behaviourUpdateInterval)] {
             if let value { try check.positive(key, value) }
         }
         if let discount { try check.range("discount", discount, 0...1) }
         if let lambda { try check.range("lambda", lambda, 0...1) }
         if let maximumKL { try check.range("maximumKL", maximumKL, 1e-6...1) }
         if let epsilon { try check.range("epsilon", epsilon, 0...1) }
+        if let ratioTruncation {
+            try check.that(ratioTruncation > 0, "ratioTruncation", "must be positive (c in min(π/β, c); .inf for none), found \(ratioTruncation)")
+        }
+        if let behaviourEpsilon {
+            try check.that(behaviourEpsilon >= 0 && behaviourEpsilon < 1, "behaviourEpsilon", "must be in [0, 1), found \(behaviourEpsilon)")
+        }
         if let learningRate { try check.range("learningRate", learningRate, 1e-8...10) }
+        if let actorLearningRate { try check.range("actorLearningRate", actorLearningRate, 1e-8...10) }
         if let importanceClip { try check.positive("importanceClip", importanceClip) }
         if let traceClip { try check.positive("traceClip", traceClip) }
         if let hiddenSizes { try check.that(hiddenSizes.allSatisfy { $0 > 0 }, "hiddenSizes", "every width must be positive, found \(hiddenSizes)") }

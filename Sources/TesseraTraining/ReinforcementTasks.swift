@@ -5,16 +5,19 @@ import TesseraNN
 import TesseraReinforcement
 import TesseraTensor
 
-/// Trains reinforcement-learning recipes (`task: ppo | trpo | dqn | a2c | reinforce | tabular`) into a run
+/// Trains reinforcement-learning recipes (`task: ppo | trpo | dqn | a2c | reinforce | qac | offpac | tabular`) into a run
 /// directory: `metrics.jsonl` per logged iteration, `summary.json` with `eval_return_mean`
 /// (greedy policy, 100 fixed-seed episodes by default), `environment_steps` and wall time,
 /// `curves.png`, and checkpoints (`model/…`, `optimizer/…`, kind `tessera.reinforcement`).
 ///
-/// Resuming restores the networks, optimizer slots, counters and sampling stream; the
-/// environments start fresh episodes (their internal state is not checkpointed), so a resumed
-/// run is statistically, not bit-for-bit, the uninterrupted one.
+/// A checkpoint holds everything needed to continue: networks, optimizer slots, counters, the
+/// metrics averaged since the last log line, and the learner's ``LearnerState`` — its sampling
+/// stream, every environment copy mid-episode (physics state, step counter, random stream), and
+/// for DQN the replay buffer and target network, for Off-PAC the lagged behaviour actor (entries
+/// `learner/…`, compressed like every tensor). So a run interrupted and resumed ends bit for bit
+/// where the uninterrupted run ends (`ReinforcementResumeTests`).
 public enum ReinforcementTasks {
-    public static let taskNames = ["ppo", "trpo", "dqn", "a2c", "reinforce", "tabular"] + ActorLearnerRun.taskNames
+    public static let taskNames = ["ppo", "trpo", "dqn", "a2c", "reinforce", "qac", "offpac", "tabular"] + ActorLearnerRun.taskNames
     public static let checkpointKind = "tessera.reinforcement"
 
     public static func train(recipe: Recipe, recipeFile: String, runDirectory: RunDirectory, resume: ResumeRequest,
@@ -125,6 +128,42 @@ public enum ReinforcementTasks {
             c.maximumGradientNorm = algorithm.maximumGradientNorm ?? c.maximumGradientNorm
             c.hiddenSizes = algorithm.hiddenSizes ?? c.hiddenSizes
             return DQN(config: c, makeEnvironment: make)
+        case "qac":
+            guard probe.actionSpace.count != nil else {
+                throw TrainingError("\(recipeFile): task: qac needs an environment with a discrete action space (its critic has one output per action), but environment: \(name) has \(probe.actionSpace)")
+            }
+            var c = QActorCriticConfig()
+            c.seed = recipe.seed
+            c.totalSteps = algorithm.totalSteps ?? c.totalSteps
+            c.environmentCount = algorithm.environmentCount ?? c.environmentCount
+            c.rolloutSteps = algorithm.rolloutSteps ?? c.rolloutSteps
+            c.learningRate = algorithm.learningRate ?? c.learningRate
+            c.discount = algorithm.discount ?? c.discount
+            c.subtractBaseline = algorithm.subtractBaseline ?? c.subtractBaseline
+            c.actorLearningRate = algorithm.actorLearningRate ?? c.actorLearningRate
+            c.entropyCoefficient = algorithm.entropyCoefficient ?? c.entropyCoefficient
+            c.maximumGradientNorm = algorithm.maximumGradientNorm ?? c.maximumGradientNorm
+            c.hiddenSizes = algorithm.hiddenSizes ?? c.hiddenSizes
+            return QActorCritic(config: c, makeEnvironment: make)
+        case "offpac":
+            guard probe.actionSpace.count != nil else {
+                throw TrainingError("\(recipeFile): task: offpac needs an environment with a discrete action space (its behaviour policy mixes in the uniform one), but environment: \(name) has \(probe.actionSpace)")
+            }
+            var c = OffPolicyActorCriticConfig()
+            c.seed = recipe.seed
+            c.totalSteps = algorithm.totalSteps ?? c.totalSteps
+            c.environmentCount = algorithm.environmentCount ?? c.environmentCount
+            c.rolloutSteps = algorithm.rolloutSteps ?? c.rolloutSteps
+            c.learningRate = algorithm.learningRate ?? c.learningRate
+            c.discount = algorithm.discount ?? c.discount
+            c.ratioTruncation = algorithm.ratioTruncation ?? c.ratioTruncation
+            c.behaviourEpsilon = algorithm.behaviourEpsilon ?? c.behaviourEpsilon
+            c.behaviourUpdateInterval = algorithm.behaviourUpdateInterval ?? c.behaviourUpdateInterval
+            c.entropyCoefficient = algorithm.entropyCoefficient ?? c.entropyCoefficient
+            c.valueCoefficient = algorithm.valueCoefficient ?? c.valueCoefficient
+            c.maximumGradientNorm = algorithm.maximumGradientNorm ?? c.maximumGradientNorm
+            c.hiddenSizes = algorithm.hiddenSizes ?? c.hiddenSizes
+            return OffPolicyActorCritic(config: c, makeEnvironment: make)
         default:
             var c = REINFORCEConfig()
             c.seed = recipe.seed
@@ -144,6 +183,8 @@ struct ReinforcementProgress: Codable {
     var environmentSteps: Int
     var metrics: [MetricsRecord]
     var wallSeconds: Double
+    /// Metric values of the iterations since the last log line (averaged into the next one).
+    var pending: [String: [Double]]?
 }
 
 /// The training loop of a deep RL learner: iterate → log → checkpoint, then evaluate.
@@ -167,12 +208,13 @@ struct ReinforcementRun {
         try run.rewriteMetrics(progress.metrics)
         let start = Date(), wallBefore = progress.wallSeconds
         var lastCheckpoint: String? = nil
-        var pending: [String: [Double]] = [:]
+        var pending = progress.pending ?? [:]
         var stepsAtLastLog = learner.environmentSteps, timeOfLastLog = Date()
         while learner.iteration < learner.totalIterations {
             if InterruptSignal.pending != nil {
                 let signal = InterruptSignal.pendingName
                 progress.wallSeconds = wallBefore + Date().timeIntervalSince(start)
+                progress.pending = pending
                 lastCheckpoint = try save(&progress, checkpoints)
                 reporter.log("\(signal): saved \(lastCheckpoint ?? "") at iteration \(learner.iteration); exiting")
                 return TrainingResult(steps: learner.environmentSteps, wallSeconds: progress.wallSeconds,
@@ -194,6 +236,7 @@ struct ReinforcementRun {
             }
             if isLast || (recipe.training.checkpointEvery > 0 && iteration % recipe.training.checkpointEvery == 0) {
                 progress.wallSeconds = wallBefore + Date().timeIntervalSince(start)
+                progress.pending = pending
                 lastCheckpoint = try save(&progress, checkpoints)
             }
         }
@@ -228,9 +271,16 @@ struct ReinforcementRun {
                 entries.append(TrainingCheckpoint.entry("\(optimizerName)/" + name, tensor))
             }
         }
-        let progressJSON = String(decoding: try JSONEncoder.sorted.encode(progress), as: UTF8.self)
-        let checkpoint = Checkpoint(metadata: ["kind": ReinforcementTasks.checkpointKind, "recipe": recipeYAML, "progress": progressJSON],
-                                    entries: entries)
+        var metadata = ["kind": ReinforcementTasks.checkpointKind, "recipe": recipeYAML,
+                        "progress": String(decoding: try JSONEncoder.sorted.encode(progress), as: UTF8.self)]
+        if let resumable = learner as? ResumableLearner {
+            let state = try resumable.saveState()
+            for (name, tensor) in state.tensors.sorted(by: { $0.key < $1.key }) {
+                entries.append(TrainingCheckpoint.entry("learner/" + name, tensor))
+            }
+            metadata["learner"] = String(decoding: try JSONEncoder.sorted.encode(state.record), as: UTF8.self)
+        }
+        let checkpoint = Checkpoint(metadata: metadata, entries: entries)
         return try checkpoints.save(checkpoint, step: learner.iteration)
     }
 
@@ -239,10 +289,11 @@ struct ReinforcementRun {
             throw TrainingError("\(path): not a Tessera reinforcement checkpoint (kind \(checkpoint.metadata["kind"] ?? "missing"))")
         }
         let progress = try JSONDecoder().decode(ReinforcementProgress.self, from: Data(text.utf8))
-        var model: [String: Tensor] = [:], slots: [String: [String: Tensor]] = [:]
+        var model: [String: Tensor] = [:], slots: [String: [String: Tensor]] = [:], learnerTensors: [String: Tensor] = [:]
         for entry in checkpoint.entries {
             let tensor = try TrainingCheckpoint.tensor(entry, path: path)
             if entry.name.hasPrefix("model/") { model[String(entry.name.dropFirst(6))] = tensor; continue }
+            if entry.name.hasPrefix("learner/") { learnerTensors[String(entry.name.dropFirst(8))] = tensor; continue }
             guard let slash = entry.name.firstIndex(of: "/") else { continue }
             slots[String(entry.name[..<slash]), default: [:]][String(entry.name[entry.name.index(after: slash)...])] = tensor
         }
@@ -252,13 +303,26 @@ struct ReinforcementRun {
         } catch {
             throw TrainingError("\(path): does not fit this recipe's network for \(recipe.environment): \(error)")
         }
-        learner.restoreCounters(iteration: progress.iteration, environmentSteps: progress.environmentSteps)
+        if let resumable = learner as? ResumableLearner {
+            guard let text = checkpoint.metadata["learner"] else {
+                throw TrainingError("\(path): holds no learner state (environments, sampling stream), so the run cannot continue exactly")
+            }
+            do {
+                let record = try JSONDecoder().decode(LearnerRecord.self, from: Data(text.utf8))
+                try resumable.restoreState(LearnerState(record: record, tensors: learnerTensors))
+            } catch {
+                throw TrainingError("\(path): the learner state does not fit this recipe (\(recipe.task) on \(recipe.environment)): \(error)")
+            }
+        } else {
+            learner.restoreCounters(iteration: progress.iteration, environmentSteps: progress.environmentSteps)
+        }
         return progress
     }
 }
 
 extension Learner {
-    /// Continues the counters of a resumed run.
+    /// Continues the counters of a resumed run of a learner that cannot save its whole state (not
+    /// a ``ResumableLearner``; every built-in learner is one, and restores its counters itself).
     func restoreCounters(iteration: Int, environmentSteps: Int) {
         switch self {
         case let learner as PPO: (learner.iteration, learner.environmentSteps) = (iteration, environmentSteps)
