@@ -93,6 +93,8 @@ public final class OffPolicyActorCritic: Learner {
         precondition(config.ratioTruncation > 0, "OffPolicyActorCritic: ratioTruncation must be positive, got \(config.ratioTruncation)")
         precondition((0..<1).contains(config.behaviourEpsilon),
                      "OffPolicyActorCritic: behaviourEpsilon must be in [0, 1), got \(config.behaviourEpsilon)")
+        precondition(config.behaviourUpdateInterval > 0,
+                     "OffPolicyActorCritic: behaviourUpdateInterval must be positive, got \(config.behaviourUpdateInterval)")
         self.config = config
         environments = VectorEnvironment(count: config.environmentCount, makeEnvironment)
         guard let actions = environments.actionSpace.count else {
