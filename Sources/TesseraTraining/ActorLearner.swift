@@ -19,7 +19,8 @@ public struct ActorLearnerSettings: Sendable {
     /// K: learner updates between weight publications.
     public var weightsEvery = 1
     /// Trajectories whose policy lag (learner version − behaviour version, in updates) exceeds
-    /// this are dropped (and counted) instead of trained on.
+    /// this are dropped (and counted) instead of trained on. At least `weightsEvery − 1`: between
+    /// publications the learner runs that far ahead of the weights the actors hold.
     public var maximumPolicyLag = 16
     /// Seconds the learner waits without any trajectory, an actor waits without hearing from the
     /// learner, and either side waits for the other to confirm the stop, before failing.
@@ -65,6 +66,9 @@ public final class LearnerLoop {
     public init(learner: IMPALALearner, communicator: any Communicator, settings: ActorLearnerSettings) throws {
         guard communicator.size >= 2 else {
             throw TrainingError("the actor–learner needs rank 0 (the learner) and at least one actor rank, but the group has \(communicator.size) process(es): use --np 2 or more")
+        }
+        guard settings.maximumPolicyLag >= settings.weightsEvery - 1 else {
+            throw TrainingError("maximumPolicyLag \(settings.maximumPolicyLag) is below weightsEvery − 1 = \(settings.weightsEvery - 1): actors act with weights up to that many updates old, so every trajectory would be dropped")
         }
         self.learner = learner
         self.communicator = communicator
@@ -121,16 +125,14 @@ public final class LearnerLoop {
     /// The next trajectory that has arrived, from any actor, or nil when none has. Stops with
     /// the actor's own message when an actor reports a failure.
     private func nextMessage() throws -> (source: Int, bytes: [UInt8])? {
-        while true {
-            let request = try receive ?? communicator.irecv(from: MessageMatching.anySource, tag: MessageMatching.anyTag)
-            receive = request
-            guard try request.test(), let message = request.message else { return nil }
-            receive = nil
-            switch message.tag {
-            case ActorLearnerTag.trajectory: return (message.source, message.bytes)
-            case ActorLearnerTag.failure: throw TrainingError("actor rank \(message.source) failed: \(message.string)")
-            default: throw TrainingError("learner: unexpected message with tag \(message.tag) from rank \(message.source) before the stop")
-            }
+        let request = try receive ?? communicator.irecv(from: MessageMatching.anySource, tag: MessageMatching.anyTag)
+        receive = request
+        guard try request.test(), let message = request.message else { return nil }
+        receive = nil
+        switch message.tag {
+        case ActorLearnerTag.trajectory: return (message.source, message.bytes)
+        case ActorLearnerTag.failure: throw TrainingError("actor rank \(message.source) failed: \(message.string)")
+        default: throw TrainingError("learner: unexpected message with tag \(message.tag) from rank \(message.source) before the stop")
         }
     }
 

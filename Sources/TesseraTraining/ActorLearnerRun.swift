@@ -45,6 +45,8 @@ public struct ActorLearnerSection: Decodable, RecipeValidatable {
         try check.positive("weightsEvery", weightsEvery)
         try check.that(maximumPolicyLag >= 0, "maximumPolicyLag",
                        "must be 0 or more (learner updates a trajectory may lag behind the learner), found \(maximumPolicyLag)")
+        try check.that(maximumPolicyLag >= weightsEvery - 1, "maximumPolicyLag",
+                       "must be at least weightsEvery − 1 = \(weightsEvery - 1) (actors hold weights up to that many updates old, so every trajectory would be dropped), found \(maximumPolicyLag)")
         try check.positive("timeoutSeconds", timeoutSeconds)
         try check.positive("maximumTrajectoriesInFlight", maximumTrajectoriesInFlight)
     }

@@ -180,11 +180,17 @@ import TesseraTensor
         #expect { try outcomes[1].get() } throws: { "\($0)".contains("no weights or stop from the learner (rank 0)") }
     }
 
-    @Test func actorLearnerNeedsAtLeastOneActor() throws {
+    /// No actor, or a lag limit below what publishing every K updates produces: every trajectory
+    /// would be missing or dropped, so the learner refuses to start.
+    @Test func learnerRefusesSettingsUnderWhichItCouldNeverTrain() throws {
         let learner = IMPALALearner(config: Self.smallConfig(), observationSpace: Self.cartPole().observationSpace,
                                     actionSpace: Self.cartPole().actionSpace)
         #expect { try LearnerLoop(learner: learner, communicator: LocalCommunicator.group(size: 1)[0], settings: Self.settings()) }
             throws: { "\($0)".contains("--np 2 or more") }
+        var settings = Self.settings(maximumPolicyLag: 2)
+        settings.weightsEvery = 8
+        #expect { try LearnerLoop(learner: learner, communicator: LocalCommunicator.group(size: 2)[0], settings: settings) }
+            throws: { "\($0)".contains("below weightsEvery − 1 = 7") }
     }
 
     // MARK: Learning
