@@ -16,7 +16,8 @@ enum ActorLearnerTag {
 }
 
 /// Little-endian fields appended to a byte array: 64-bit integers, and float arrays preceded by
-/// their count.
+/// their count. Float arrays are copied in bulk in the host's byte order, which is little-endian
+/// on every platform Swift and Open MPI run Tessera on (x86-64, arm64).
 struct MessageWriter {
     private(set) var bytes: [UInt8] = []
 
@@ -28,7 +29,7 @@ struct MessageWriter {
 
     mutating func floats(_ values: [Float]) {
         integer(values.count)
-        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+        values.withUnsafeBytes { bytes.append(contentsOf: $0) }
     }
 
     mutating func string(_ value: String) {
@@ -87,11 +88,11 @@ struct MessageReader {
         let count = try integer()
         guard count >= 0, position + 4 * count <= bytes.count else { throw malformed("a float array of \(count) values runs past the end") }
         if let expected, count != expected { throw malformed("\(count) values where \(expected) were expected") }
-        var values = [Float](repeating: 0, count: count)
-        for index in 0..<count {
-            var bits: UInt32 = 0
-            for k in 0..<4 { bits |= UInt32(bytes[position + 4 * index + k]) << (8 * UInt32(k)) }
-            values[index] = Float(bitPattern: bits)
+        let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            bytes.withUnsafeBytes { source in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[position..<(position + 4 * count)]))
+            }
+            initialized = count
         }
         position += 4 * count
         return values
