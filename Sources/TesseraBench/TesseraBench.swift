@@ -19,6 +19,8 @@ struct TesseraBench {
         ("transformer-step", "forward + backward + Adam of the transformer encoder classifier (T 64, d 128, 4 heads, 2 layers, FFN 512), batch 32", transformerStepBenchmark),
         ("gpt-generate", "GPT (4 layers, d 128) greedy generation tokens/s with and without the key/value cache", gptGenerateBenchmark),
         ("cartpole", "CartPole-v1 raw environment steps/s (TimeLimit-wrapped and bare) vs gymnasium's ~131k", { cartPoleBenchmark(json: $0) }),
+        ("actor-learner", "IMPALA on CartPole through tessera train --np 2|3 (mpirun, 1 and 2 actor processes): env steps/s, learner updates/s",
+         actorLearnerBenchmark),
         ("checkpoint", "save/load MB/s and compression of a trained model vs plain zstd", checkpointBenchmark),
         ("allreduce", "gradient averaging vs raw MPI_Allreduce, and step time with/without overlap (run under mpirun)",
          allreduceBenchmark),
