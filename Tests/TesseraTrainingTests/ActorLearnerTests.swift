@@ -151,7 +151,7 @@ import TesseraTensor
         let slow = statistics.trained[2, default: 0], fast = statistics.trained[1, default: 0]
         #expect(slow + fast == 80)
         #expect(Double(slow) <= elapsed / 0.5 + 1, "the slow actor cannot have sent more than one trajectory per 0.5 s")
-        #expect(fast >= 60, "the fast actor supplied most of the data (fast \(fast), slow \(slow), \(elapsed) s)")
+        #expect(fast > 2 * slow, "the fast actor supplied most of the data (fast \(fast), slow \(slow), \(elapsed) s)")
         #expect(elapsed < 40, "80 trajectories from the slow actor alone would take 40 s; took \(elapsed) s")
         for rank in [1, 2] {
             let report = try #require(statistics.actorReports[rank])
