@@ -35,8 +35,8 @@ check configs/rl-trpo-cartpole.yaml eval_return_mean 475
 check configs/rl-qac-cartpole.yaml eval_return_mean 475
 check configs/rl-offpac-cartpole.yaml eval_return_mean 475
 # Multi-process RL under mpirun: IMPALA with a learner and 2 actor processes (asynchronous, so
-# every run differs: 12 of 12 runs of this recipe ended at 496–500, about 5 s each), DD-PPO on 2
-# processes (499.4, 35 s).
+# every run differs: 15 of 15 runs of this recipe ended at 495–500, 2–7 s each), DD-PPO on 2
+# processes (499.4 in 5 s on a quiet machine, 35 s on a loaded one).
 check configs/rl-impala-cartpole.yaml eval_return_mean 475 --np 3
 check configs/rl-ddppo-cartpole.yaml eval_return_mean 475 --np 2
 check configs/rl-ppo-acrobot.yaml eval_return_mean -100
