@@ -173,7 +173,7 @@ public final class ActorLoop {
     public let network: ActorCritic
     public let environments: VectorEnvironment
     private var generator: RandomGenerator
-    /// Seconds to sleep after each trajectory: makes this actor deliberately slow (tests, benchmarks).
+    /// Seconds to sleep after each trajectory: makes this actor deliberately slow (the slow-actor test).
     public var delayPerTrajectory: Double = 0
     private var policyVersion = -1
     private var report: ActorReport

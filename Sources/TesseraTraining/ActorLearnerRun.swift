@@ -78,11 +78,9 @@ public enum ActorLearnerRun {
     public static let taskNames = ["impala", "ddppo"]
 
     /// Trains this rank's part of `recipe` over `communicator`. Rank 0 returns the run's result;
-    /// other ranks return what they did (no metrics). `actorDelay(rank)` slows an actor down
-    /// deliberately (seconds per trajectory; tests and benchmarks).
+    /// other ranks return what they did (no metrics).
     public static func train(recipe: ReinforcementRecipe, recipeYAML: String, recipeFile: String, communicator: any Communicator,
-                             runDirectory: RunDirectory, resume: ResumeRequest, showProgress: Bool,
-                             actorDelay: (Int) -> Double = { _ in 0 }) throws -> TrainingResult {
+                             runDirectory: RunDirectory, resume: ResumeRequest, showProgress: Bool) throws -> TrainingResult {
         let make: () -> Environment = { Environments.make(recipe.environment)! }
         switch recipe.task {
         case "impala":
@@ -94,7 +92,6 @@ public enum ActorLearnerRun {
             if communicator.rank != 0 {
                 let start = Date()
                 let actor = ActorLoop(config: config, settings: settings, communicator: communicator, makeEnvironment: make)
-                actor.delayPerTrajectory = actorDelay(communicator.rank)
                 let report = try actor.run()
                 // After a signal the learner saved and stopped us; say so, so this rank exits like rank 0.
                 return TrainingResult(steps: report.environmentSteps, wallSeconds: Date().timeIntervalSince(start), finalMetrics: [:],
