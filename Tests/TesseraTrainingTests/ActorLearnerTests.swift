@@ -160,6 +160,36 @@ import TesseraTensor
         }
     }
 
+    /// The learner stops after 5 updates while two actors keep producing: the stop reaches both,
+    /// both confirm, their threads return, and what they sent is trained on, dropped, or
+    /// discarded by the stop's drain, nothing lost in between.
+    @Test func stoppingEarlyEndsEveryActorAndAccountsForEveryTrajectory() throws {
+        let config = Self.smallConfig(totalSteps: 1_000_000)
+        var settings = Self.settings()
+        settings.maximumTrajectoriesInFlight = 4
+        let results = try ranks(3) { communicator -> (ActorLearnerStatistics, Int)? in
+            if communicator.rank != 0 {
+                try ActorLoop(config: config, settings: settings, communicator: communicator, makeEnvironment: Self.cartPole).run()
+                return nil
+            }
+            let learner = IMPALALearner(config: config, observationSpace: Self.cartPole().observationSpace,
+                                        actionSpace: Self.cartPole().actionSpace)
+            let loop = try LearnerLoop(learner: learner, communicator: communicator, settings: settings)
+            try loop.learn(totalSteps: config.totalSteps) { _ in learner.version < 5 }
+            try loop.stopActors()
+            return (loop.statistics, learner.version)
+        }
+        let (statistics, version) = try #require(results[0])
+        #expect(version == 5)
+        #expect(statistics.trainedTotal == 5)
+        for rank in [1, 2] {
+            let report = try #require(statistics.actorReports[rank], "rank \(rank) confirmed the stop")
+            #expect(report.trajectoriesSent == statistics.trained[rank, default: 0] + statistics.dropped[rank, default: 0]
+                    + statistics.discardedAtStop[rank, default: 0], "rank \(rank): \(report) vs \(statistics)")
+            #expect(report.weightsApplied >= 1)
+        }
+    }
+
     @Test func learnerWithoutActorsTimesOutNamingThem() throws {
         let outcomes = outcomes(2) { communicator in
             guard communicator.rank == 0 else { return }  // rank 1 never acts
