@@ -16,7 +16,8 @@ import TesseraReinforcement
 /// ```
 public struct ReinforcementRecipe: Decodable, RecipeValidatable {
     /// The learner: `ppo`, `trpo`, `dqn`, `a2c`, `reinforce`, `qac` (actor–critic with a Q critic), `offpac`
-    /// (off-policy actor–critic), or `tabular` (Q-learning, SARSA, Monte Carlo).
+    /// (off-policy actor–critic), `tabular` (Q-learning, SARSA, Monte Carlo), or the multi-process
+    /// `impala` (asynchronous actor–learner) and `ddppo` (see `ActorLearnerRun`).
     public var task: String
     /// Names the run directory.
     public var name: String
