@@ -250,6 +250,28 @@ import TesseraTensor
 
     // MARK: DD-PPO
 
+    /// One process of DD-PPO is PPO: the same environments, stream and steps, and averaging over
+    /// one rank changes no bit.
+    @Test func ddppoOnOneProcessIsPlainPPO() throws {
+        var config = PPOConfig()
+        config.environmentCount = 2
+        config.rolloutSteps = 32
+        config.minibatches = 2
+        config.epochs = 2
+        config.totalSteps = 2 * 64
+        config.hiddenSizes = [16, 16]
+        let ppo = PPO(config: config, makeEnvironment: Self.cartPole)
+        for _ in 0..<2 { _ = ppo.iterate() }
+        let collective = CommunicatorCollective(communicator: LocalCommunicator.group(size: 1)[0], settings: DistributedSection())
+        let ddppo = try DistributedPPO(config: config, collective: collective, makeEnvironment: Self.cartPole)
+        try ddppo.synchronizeFromRankZero()
+        while ddppo.iteration < ddppo.totalIterations { _ = try ddppo.iterate() }
+        let expected = ppo.network.stateDictionary(), actual = ddppo.ppo.network.stateDictionary()
+        for (name, tensor) in expected {
+            #expect(actual[name]?.scalars.map(\.bitPattern) == tensor.scalars.map(\.bitPattern), "\(name)")
+        }
+    }
+
     /// Two ranks with different environments (their own seeds) step with averaged gradients and
     /// end with bit-identical parameters that moved away from the start.
     @Test func ddppoRanksKeepIdenticalWeights() throws {
