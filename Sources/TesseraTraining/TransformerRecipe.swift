@@ -60,8 +60,8 @@ public struct TransformerRecipe: Decodable, RecipeValidatable {
                        "must be one of \(TransformerTasks.taskNames.joined(separator: ", ")), found '\(task)'")
         try check.that(!name.isEmpty && !name.contains("/"), "name", "must be a non-empty name without '/', found '\(name)'")
         let allowed: [String: [TransformerDataSection.Source]] = [
-            "sequence-to-sequence": [.copy, .reverse, .sort], "language-model": [.addition, .corpus],
-            "masked-language-model": [.corpus], "vision-transformer": [.digits],
+            "sequence-to-sequence": [.copy, .reverse, .sort], "language-model": [.addition, .corpus, .textFile],
+            "masked-language-model": [.corpus, .textFile], "vision-transformer": [.digits],
         ]
         if let sources = allowed[task] {
             try check.that(sources.contains(data.source), "data.source",
@@ -85,6 +85,9 @@ public struct TransformerDataSection: Decodable, RecipeValidatable {
         case addition
         /// The generated English corpus (``TextCorpus``), for a GPT or a masked language model.
         case corpus
+        /// Any UTF-8 text file, named by `data.path`, for a GPT or a masked language model; it is
+        /// split and tokenized exactly like the generated corpus.
+        case textFile
         /// The bundled 8×8 handwritten digits, for a ViT.
         case digits
     }
@@ -106,6 +109,9 @@ public struct TransformerDataSection: Decodable, RecipeValidatable {
     public var digits: Int
     /// Paragraphs of generated corpus (about 250 characters each).
     public var paragraphs: Int
+    /// The text file of `source: textFile`: absolute, or relative to the directory `tessera` runs
+    /// in. Every process of a data-parallel run reads it, so on several hosts it must exist on each.
+    public var path: String?
     /// How the corpus becomes tokens.
     public var tokenizer: TokenizerKind
     /// Vocabulary size of a byte-pair tokenizer (special tokens and characters included).
@@ -118,7 +124,7 @@ public struct TransformerDataSection: Decodable, RecipeValidatable {
     public var evaluationExamples: Int
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case source, batchSize, minimumLength, maximumLength, digits, paragraphs, tokenizer, vocabularySize, contextLength
+        case source, batchSize, minimumLength, maximumLength, digits, paragraphs, path, tokenizer, vocabularySize, contextLength
         case testFraction, evaluationExamples
     }
 
@@ -130,6 +136,7 @@ public struct TransformerDataSection: Decodable, RecipeValidatable {
         maximumLength = try container.decodeIfPresent(Int.self, forKey: .maximumLength) ?? 10
         digits = try container.decodeIfPresent(Int.self, forKey: .digits) ?? 3
         paragraphs = try container.decodeIfPresent(Int.self, forKey: .paragraphs) ?? 2000
+        path = try container.decodeIfPresent(String.self, forKey: .path)
         tokenizer = try container.decodeIfPresent(TokenizerKind.self, forKey: .tokenizer) ?? .character
         vocabularySize = try container.decodeIfPresent(Int.self, forKey: .vocabularySize) ?? 256
         contextLength = try container.decodeIfPresent(Int.self, forKey: .contextLength) ?? 64
@@ -143,6 +150,11 @@ public struct TransformerDataSection: Decodable, RecipeValidatable {
         try check.that(maximumLength >= minimumLength, "maximumLength", "must be at least minimumLength (\(minimumLength)), found \(maximumLength)")
         try check.range("digits", digits, 1...9)
         try check.range("paragraphs", paragraphs, 10...1_000_000)
+        if source == .textFile {
+            try check.that(!(path ?? "").isEmpty, "path", "source textFile needs the text file's path in data.path")
+        } else {
+            try check.that(path == nil, "path", "is read only with source textFile, but source is \(source.rawValue)")
+        }
         try check.range("contextLength", contextLength, 4...4096)
         try check.range("vocabularySize", vocabularySize, 32...100_000)
         try check.range("testFraction", testFraction, 0.01...0.9)

@@ -206,7 +206,8 @@ final class AdditionWorkload: TransformerWorkload {
 
 // MARK: - Corpus data shared by the GPT and the masked language model
 
-/// The generated corpus, tokenized and split into a training and a held-out token stream.
+/// The generated corpus (or the recipe's text file), tokenized and split into a training and a
+/// held-out token stream.
 struct TokenizedCorpus {
     let tokenizer: any Tokenizer
     let train: [Int]
@@ -216,14 +217,42 @@ struct TokenizedCorpus {
 
     /// Builds the tokenizer from the training text (or decodes `tokenizerJSON` from a checkpoint).
     init(_ section: TransformerDataSection, seed: UInt64, tokenizerJSON: String? = nil) throws {
-        let text = TextCorpus.generate(paragraphCount: section.paragraphs, seed: seed)
-        let (trainText, heldOutText) = TextCorpus.split(text, trainFraction: 1 - section.testFraction)
+        let text = try Self.text(section, seed: seed)
+        let (trainText, heldOutText) = try Self.split(text, section)
         tokenizer = try Self.tokenizer(section, trainText: trainText, json: tokenizerJSON)
         train = tokenizer.encode(trainText)
         heldOut = tokenizer.encode(heldOutText)
         guard train.count > section.contextLength + 1, heldOut.count > section.contextLength + 1 else {
-            throw TrainingError("data.paragraphs \(section.paragraphs) gives \(train.count) training and \(heldOut.count) held-out tokens, fewer than one window of data.contextLength \(section.contextLength) + 1; use more paragraphs")
+            let origin = section.source == .textFile ? "data.path \(section.path ?? "")" : "data.paragraphs \(section.paragraphs)"
+            throw TrainingError("\(origin) gives \(train.count) training and \(heldOut.count) held-out tokens, fewer than one window of data.contextLength \(section.contextLength) + 1; use more text or a shorter context")
         }
+    }
+
+    /// The generated corpus, or the contents of `data.path`.
+    static func text(_ section: TransformerDataSection, seed: UInt64) throws -> String {
+        guard section.source == .textFile, let path = section.path else {
+            return TextCorpus.generate(paragraphCount: section.paragraphs, seed: seed)
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TrainingError("data.path \(path): cannot read the file (it does not exist or is not readable)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw TrainingError("data.path \(path): the file is not UTF-8 text")
+        }
+        return text
+    }
+
+    /// Splits at a paragraph boundary near `1 − testFraction` of the text, as ``TextCorpus/split``
+    /// does; a text without blank lines is split at a line boundary instead.
+    static func split(_ text: String, _ section: TransformerDataSection) throws -> (train: String, heldOut: String) {
+        let trainFraction = 1 - section.testFraction
+        if text.components(separatedBy: "\n\n").count >= 2 { return TextCorpus.split(text, trainFraction: trainFraction) }
+        let lines = text.components(separatedBy: "\n")
+        guard lines.count >= 2 else {
+            throw TrainingError("data.path \(section.path ?? ""): the text has a single line; a held-out part needs at least two lines")
+        }
+        let cut = Swift.max(1, Swift.min(lines.count - 1, Int(Double(lines.count) * trainFraction)))
+        return (lines[..<cut].joined(separator: "\n") + "\n", lines[cut...].joined(separator: "\n"))
     }
 
     static func tokenizer(_ section: TransformerDataSection, trainText: String?, json: String?) throws -> any Tokenizer {

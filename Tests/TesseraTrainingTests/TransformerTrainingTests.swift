@@ -94,6 +94,41 @@ import TesseraTraining
         }
     }
 
+    /// A user's text file trains like the generated corpus: `source: textFile` with `data.path`.
+    @Test func languageModelTrainsOnATextFileTheRecipeNames() throws {
+        let directory = Self.temporaryDirectory("text-file")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Lines without blank lines between them: the split falls back to a line boundary.
+        let lines = (0..<300).map { "line \($0 % 7): the quick brown fox jumps over the lazy dog \($0 % 3)" }
+        let file = directory.appendingPathComponent("text.txt")
+        try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        let yaml = """
+            task: language-model
+            name: tiny-text-file
+            data: {source: textFile, path: \(file.path), contextLength: 16, batchSize: 8, evaluationExamples: 16}
+            model: {layerCount: 1, headCount: 2, modelDimensions: 16}
+            optimizer: {kind: adam, learningRate: 0.01}
+            training: {steps: 60, logEvery: 10}
+            """
+        let run = directory.appendingPathComponent("run")
+        let result = try Self.train(yaml, in: run)
+        let perplexity = try #require(result.finalMetrics["perplexity"])
+        // The file uses 30-odd distinct characters; a model that learned nothing scores about that.
+        let distinct = Set(lines.joined()).count
+        #expect(perplexity < Double(distinct) / 3, "held-out perplexity \(perplexity) against \(distinct) characters")
+        let checkpoint = run.appendingPathComponent("checkpoints/step-00000060.tsr").path
+        let text = try TransformerTasks.generate(checkpoint: checkpoint, prompt: "line", maxTokens: 4, temperature: 0.5, topK: 3)
+        #expect(text.hasPrefix("line") && text.count == "line".count + 4)
+
+        let missing = yaml.replacingOccurrences(of: file.path, with: directory.appendingPathComponent("absent.txt").path)
+        #expect { try Self.train(missing, in: run) } throws: { "\($0)".contains("data.path") && "\($0)".contains("absent.txt") }
+        let pathWithoutTextFile = yaml.replacingOccurrences(of: "source: textFile", with: "source: corpus")
+        #expect { try Self.train(pathWithoutTextFile, in: run) } throws: { "\($0)".contains("path") && "\($0)".contains("textFile") }
+        let noPath = yaml.replacingOccurrences(of: "path: \(file.path), ", with: "")
+        #expect { try Self.train(noPath, in: run) } throws: { "\($0)".contains("data.path") }
+    }
+
     @Test func recipeErrorsNameTheKeyAndTheValue() throws {
         let directory = Self.temporaryDirectory("errors")
         defer { try? FileManager.default.removeItem(at: directory) }
