@@ -71,9 +71,13 @@ public struct ActorLearnerSection: Decodable, RecipeValidatable {
 /// Under MPI `DistributedRun` hands the task here; without `--np`, `ReinforcementTasks.train`
 /// does. Rank 0 alone logs (`metrics.jsonl`, with `policy_lag` and dropped trajectories for
 /// `impala`), writes checkpoints (kind `tessera.reinforcement`: `model/…`, `optimizer/…`, the
-/// counters), evaluates the greedy policy and writes `summary.json`. `--resume` restores the
-/// networks, the optimizer and the counters; environments and sampling streams start afresh, so
-/// an asynchronous run is never replayed bit for bit anyway (its data depend on timing).
+/// counters), evaluates the greedy policy and writes `summary.json`. A `ddppo` checkpoint also
+/// holds every rank's learner state (metadata `learner_ranks`: counters, environments
+/// mid-episode and sampling stream, indexed by rank), gathered from all ranks, so `--resume` with
+/// the same number of processes continues bit for bit (another number is refused). An `impala`
+/// resume restores the networks, the optimizer and the counters only; its actors start afresh,
+/// and the run continues statistically, not exactly: which trajectories the learner trains on
+/// depends on timing.
 public enum ActorLearnerRun {
     public static let taskNames = ["impala", "ddppo"]
 
@@ -214,21 +218,31 @@ public enum ActorLearnerRun {
             ddppo.ppo.environmentSteps = recorder.progress.environmentSteps / ddppo.collective.worldSize
         }
         try ddppo.synchronizeFromRankZero()
+        try ddppo.restoreLearnerRecords(recorder?.resumedFrom.map(savedLearnerRecords))
+        // Every rank's learner state, as the metadata of the checkpoint rank 0 writes now.
+        func learnerRanks() throws -> [String: String] {
+            guard let records = try ddppo.gatherLearnerRecords() else { return [:] }
+            return ["learner_ranks": String(decoding: try JSONEncoder.sorted.encode(records), as: UTF8.self)]
+        }
         let start = Date()
         while ddppo.iteration < ddppo.totalIterations {
             // Every rank must stop at the same iteration, so a signal to any of them is summed.
             let signals = try ddppo.collective.sum([InterruptSignal.pending == nil ? 0 : 1])
             if signals[0] > 0 {
+                let metadata = try learnerRanks()
                 guard let recorder else {
                     return TrainingResult(steps: ddppo.environmentSteps, wallSeconds: Date().timeIntervalSince(start), finalMetrics: [:],
                                           interruptedBy: InterruptSignal.pendingName, checkpointPath: nil)
                 }
                 return try recorder.interrupted(by: InterruptSignal.pendingName, iteration: ddppo.iteration,
-                                                environmentSteps: ddppo.environmentSteps)
+                                                environmentSteps: ddppo.environmentSteps, metadata: metadata)
             }
             let metrics = try ddppo.iterate()
+            let isLast = ddppo.iteration == ddppo.totalIterations
+            // Rank 0 saves at iterations every rank knows, so every rank takes part in the gather then.
+            let metadata = RankZeroRecorder.checkpointDue(recipe: recipe, iteration: ddppo.iteration, isLast: isLast) ? try learnerRanks() : [:]
             try recorder?.record(metrics, iteration: ddppo.iteration, totalIterations: ddppo.totalIterations,
-                                 environmentSteps: ddppo.environmentSteps, isLast: ddppo.iteration == ddppo.totalIterations)
+                                 environmentSteps: ddppo.environmentSteps, isLast: isLast, metadata: metadata)
         }
         guard let recorder else {
             return TrainingResult(steps: ddppo.environmentSteps, wallSeconds: Date().timeIntervalSince(start), finalMetrics: [:],
@@ -236,6 +250,19 @@ public enum ActorLearnerRun {
         }
         return try recorder.finish(iteration: ddppo.iteration, environmentSteps: ddppo.environmentSteps,
                                    extra: ["processes": Double(ddppo.collective.worldSize)], act: ddppo.ppo.act)
+    }
+
+    /// The per-rank learner states of the checkpoint a `ddppo` run resumes from, or why it cannot
+    /// continue exactly.
+    private static func savedLearnerRecords(_ resumed: (metadata: [String: String], path: String)) -> Result<[LearnerRecord], TrainingError> {
+        guard let text = resumed.metadata["learner_ranks"] else {
+            return .failure(TrainingError("\(resumed.path): holds no per-rank learner state (environments, sampling streams; written before DD-PPO checkpoints held them), so the run cannot continue exactly: start it afresh"))
+        }
+        do {
+            return .success(try JSONDecoder().decode([LearnerRecord].self, from: Data(text.utf8)))
+        } catch {
+            return .failure(TrainingError("\(resumed.path): unreadable learner_ranks: \(error)"))
+        }
     }
 }
 
@@ -253,6 +280,9 @@ final class RankZeroRecorder {
     private var reporter: ProgressReporter
     private var pending: [String: [Double]] = [:]
     private var lastCheckpoint: String?
+    /// The metadata of the checkpoint this run resumed from, for what only the task reads (DD-PPO's
+    /// per-rank learner states).
+    private(set) var resumedFrom: (metadata: [String: String], path: String)?
     private let start = Date()
     private var wallBefore = 0.0
     private var stepsAtLastLog = 0
@@ -279,8 +309,15 @@ final class RankZeroRecorder {
         try run.rewriteMetrics(progress.metrics)
     }
 
-    /// Takes one iteration's metrics; logs and checkpoints at the recipe's intervals.
-    func record(_ metrics: [String: Double], iteration: Int, totalIterations: Int, environmentSteps: Int, isLast: Bool) throws {
+    /// Whether `iteration` ends with a checkpoint: every `training.checkpointEvery` and the last.
+    static func checkpointDue(recipe: ReinforcementRecipe, iteration: Int, isLast: Bool) -> Bool {
+        isLast || (recipe.training.checkpointEvery > 0 && iteration % recipe.training.checkpointEvery == 0)
+    }
+
+    /// Takes one iteration's metrics; logs and checkpoints at the recipe's intervals, adding
+    /// `metadata` to the checkpoint.
+    func record(_ metrics: [String: Double], iteration: Int, totalIterations: Int, environmentSteps: Int, isLast: Bool,
+                metadata: [String: String] = [:]) throws {
         for (key, value) in metrics { pending[key, default: []].append(value) }
         (progress.iteration, progress.environmentSteps) = (iteration, environmentSteps)
         if iteration % recipe.training.logEvery == 0 || isLast {
@@ -295,15 +332,15 @@ final class RankZeroRecorder {
                             values: ["episode_return", "policy_lag"].compactMap { key in values[key].map { (key, $0) } },
                             samplesPerSecond: values["steps_per_second"] ?? 0, elapsedSeconds: Date().timeIntervalSince(start))
         }
-        if isLast || (recipe.training.checkpointEvery > 0 && iteration % recipe.training.checkpointEvery == 0) {
-            try save()
+        if Self.checkpointDue(recipe: recipe, iteration: iteration, isLast: isLast) {
+            try save(metadata: metadata)
         }
     }
 
     /// After SIGINT/SIGTERM: a checkpoint, and the result that says so.
-    func interrupted(by signal: String, iteration: Int, environmentSteps: Int) throws -> TrainingResult {
+    func interrupted(by signal: String, iteration: Int, environmentSteps: Int, metadata: [String: String] = [:]) throws -> TrainingResult {
         (progress.iteration, progress.environmentSteps) = (iteration, environmentSteps)
-        try save()
+        try save(metadata: metadata)
         reporter.log("\(signal): saved \(lastCheckpoint ?? "") at iteration \(iteration); exiting")
         return TrainingResult(steps: environmentSteps, wallSeconds: progress.wallSeconds, finalMetrics: progress.metrics.last?.values ?? [:],
                               interruptedBy: signal, checkpointPath: lastCheckpoint)
@@ -334,8 +371,9 @@ final class RankZeroRecorder {
                               checkpointPath: lastCheckpoint)
     }
 
-    private func save() throws {
+    private func save(metadata extra: [String: String]) throws {
         progress.wallSeconds = wallBefore + Date().timeIntervalSince(start)
+        progress.pending = pending
         var entries: [CheckpointEntry] = []
         for (name, tensor) in model.stateDictionary().sorted(by: { $0.key < $1.key }) {
             entries.append(TrainingCheckpoint.entry("model/" + name, tensor))
@@ -344,8 +382,8 @@ final class RankZeroRecorder {
             entries.append(TrainingCheckpoint.entry("optimizer/" + name, tensor))
         }
         let progressJSON = String(decoding: try JSONEncoder.sorted.encode(progress), as: UTF8.self)
-        let checkpoint = Checkpoint(metadata: ["kind": ReinforcementTasks.checkpointKind, "task": recipe.task, "recipe": recipeYAML,
-                                               "progress": progressJSON], entries: entries)
+        let metadata = ["kind": ReinforcementTasks.checkpointKind, "task": recipe.task, "recipe": recipeYAML, "progress": progressJSON]
+        let checkpoint = Checkpoint(metadata: metadata.merging(extra) { $1 }, entries: entries)
         lastCheckpoint = try checkpoints.save(checkpoint, step: progress.iteration)
     }
 
@@ -370,6 +408,8 @@ final class RankZeroRecorder {
             throw TrainingError("\(path): does not fit this recipe's network for \(recipe.environment): \(error)")
         }
         progress = restored
+        pending = restored.pending ?? [:]
+        resumedFrom = (checkpoint.metadata, path)
     }
 }
 

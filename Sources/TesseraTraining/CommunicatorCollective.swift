@@ -55,4 +55,20 @@ public final class CommunicatorCollective: TrainingCollective {
     public func broadcastBytes(_ value: [UInt8]) throws -> [UInt8] {
         try communicator.broadcast(bytes: value, root: 0, timeout: timeout)
     }
+
+    /// Exchanges the lengths first, then the bytes in one variable-size allgather.
+    public func allgatherBytes(_ value: [UInt8]) throws -> [[UInt8]] {
+        let counts = try communicator.allgatherCounts(value.count, timeout: timeout)
+        var flat = [UInt8](repeating: 0, count: counts.reduce(0, +))
+        try value.withUnsafeBytes { input in
+            try flat.withUnsafeMutableBytes { output in
+                try communicator.iallgatherVariable(input, byteCounts: counts, into: output).wait(timeout: timeout)
+            }
+        }
+        var start = 0
+        return counts.map { count in
+            defer { start += count }
+            return Array(flat[start..<start + count])
+        }
+    }
 }

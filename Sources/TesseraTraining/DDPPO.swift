@@ -1,3 +1,4 @@
+import Foundation
 import TesseraNN
 import TesseraReinforcement
 import TesseraTensor
@@ -65,5 +66,59 @@ public final class DistributedPPO {
         try ppo.network.loadStateDictionary(model)
         try ppo.optimizer.loadStateDictionary(slots)
         (ppo.iteration, ppo.environmentSteps) = (iteration, steps)
+    }
+
+    /// Every rank's learner state (counters, environments mid-episode, sampling stream), indexed
+    /// by rank, on rank 0; `nil` on the other ranks. Each rank's environments and stream are its
+    /// own, so a checkpoint that continues exactly needs all of them. Every rank calls this at the
+    /// same iteration.
+    public func gatherLearnerRecords() throws -> [LearnerRecord]? {
+        let state = try ppo.saveState()
+        guard state.tensors.isEmpty else {
+            throw TrainingError("ddppo: the learner state holds tensors \(state.tensors.keys.sorted()), which DD-PPO checkpoints do not store")
+        }
+        let all = try collective.allgatherBytes(Array(try JSONEncoder.sorted.encode(state.record)))
+        guard collective.rank == 0 else { return nil }
+        return try all.map { try JSONDecoder().decode(LearnerRecord.self, from: Data($0)) }
+    }
+
+    /// Restores each rank's own learner state from rank 0's `saved`: the checkpoint's records
+    /// indexed by rank, `nil` on a fresh start, or why the checkpoint cannot continue this run,
+    /// which every rank then throws (so no rank waits for the others in a later collective).
+    /// Every rank calls this once, after ``synchronizeFromRankZero()``; other ranks pass `nil`.
+    public func restoreLearnerRecords(_ saved: Result<[LearnerRecord], TrainingError>?) throws {
+        var writer = MessageWriter()
+        if collective.rank == 0 {
+            var refusal: TrainingError?
+            if case .success(let records)? = saved, records.count != collective.worldSize {
+                // Each rank's environments and stream belong to its rank: another number of
+                // processes would run other data, so the run could not continue exactly.
+                refusal = TrainingError("ddppo: the checkpoint was written by \(records.count) processes, but this run has \(collective.worldSize): resume with --np \(records.count) to continue it exactly")
+            }
+            switch refusal.map({ .failure($0) }) ?? saved {
+            case nil: writer.integer(0)
+            case .success(let records)?:
+                writer.integer(1)
+                writer.string(String(decoding: try JSONEncoder.sorted.encode(records), as: UTF8.self))
+            case .failure(let error)?:
+                writer.integer(2)
+                writer.string(error.description)
+            }
+        }
+        var reader = MessageReader(try collective.broadcastBytes(writer.bytes), what: "DD-PPO learner states from rank 0")
+        let kind = try reader.integer()
+        let text = kind == 0 ? "" : try reader.string()
+        try reader.requireEnd()
+        switch kind {
+        case 0: return
+        case 1:
+            let records = try JSONDecoder().decode([LearnerRecord].self, from: Data(text.utf8))
+            do {
+                try ppo.restoreState(LearnerState(record: records[collective.rank]))
+            } catch {
+                throw TrainingError("ddppo: rank \(collective.rank)'s saved learner state does not fit this recipe: \(error)")
+            }
+        default: throw TrainingError(text)
+        }
     }
 }

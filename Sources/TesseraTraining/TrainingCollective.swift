@@ -19,4 +19,6 @@ public protocol TrainingCollective: AnyObject {
     func sum(_ values: [Double]) throws -> [Double]
     /// Rank 0's `value` on every rank.
     func broadcastBytes(_ value: [UInt8]) throws -> [UInt8]
+    /// Every rank's `value`, indexed by rank, on every rank (the lengths may differ).
+    func allgatherBytes(_ value: [UInt8]) throws -> [[UInt8]]
 }
