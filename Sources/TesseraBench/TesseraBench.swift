@@ -17,6 +17,8 @@ struct TesseraBench {
         ("cnn-step", "forward + backward + Adam of the reference CNN",
          { modelStepBenchmark("cnn-step", json: $0, withOptimizer: true, build: referenceCNN) }),
         ("transformer-step", "forward + backward + Adam of the transformer encoder classifier (T 64, d 128, 4 heads, 2 layers, FFN 512), batch 32", transformerStepBenchmark),
+        ("normalization", "forward + backward of the fused layer norm [2048, 128] and softmax [32, 4, 64, 64] vs the same composed from elementwise ops",
+         normalizationBenchmark),
         ("gpt-generate", "GPT (4 layers, d 128) greedy generation tokens/s with and without the key/value cache", gptGenerateBenchmark),
         ("cartpole", "CartPole-v1 raw environment steps/s (TimeLimit-wrapped and bare) vs gymnasium's ~131k", { cartPoleBenchmark(json: $0) }),
         ("actor-learner", "IMPALA on CartPole through tessera train --np 2|3 (mpirun, 1 and 2 actor processes): env steps/s, learner updates/s",

@@ -76,3 +76,40 @@ func gptGenerateBenchmark(json: Bool) {
     }
     record.emit(json: json)
 }
+
+/// Forward + backward of the fused layer norm and last-axis softmax against the same functions
+/// composed from elementwise ops and reductions, at the transformer-step shapes: layer norm over
+/// `[2048, 128]` (batch 32 × 64 positions), softmax over `[32, 4, 64, 64]` attention scores.
+func normalizationBenchmark(json: Bool) {
+    var generator = RandomGenerator(seed: 0)
+    let activations = Tensor.randomNormal([2048, 128], generator: &generator).requiringGradient()
+    let weight = Tensor.randomNormal([128], generator: &generator).requiringGradient()
+    let bias = Tensor.randomNormal([128], generator: &generator).requiringGradient()
+    let scores = Tensor.randomNormal([32, 4, 64, 64], generator: &generator).requiringGradient()
+    let seeds = [activations.shape: Tensor.randomNormal(activations.shape, generator: &generator),
+                 scores.shape: Tensor.randomNormal(scores.shape, generator: &generator)]
+    let cases: [(name: String, inputs: [Tensor], run: () -> Tensor)] = [
+        ("layernorm_fused", [activations, weight, bias],
+         { activations.layerNormalized(featureCount: 128, weight: weight, bias: bias, epsilon: 1e-5) }),
+        ("layernorm_composed", [activations, weight, bias], {
+            let centered = activations - activations.mean(alongAxes: [1], keepDims: true)
+            let variance = (centered * centered).mean(alongAxes: [1], keepDims: true)
+            return centered * (variance + 1e-5).rsqrt() * weight + bias
+        }),
+        ("softmax_fused", [scores], { scores.softmax(alongAxis: -1) }),
+        ("softmax_composed", [scores], {
+            let exponentials = (scores - withoutGradients { scores.max(alongAxes: [-1], keepDims: true) }).exp()
+            return exponentials / exponentials.sum(alongAxes: [-1], keepDims: true)
+        }),
+    ]
+    var record = BenchmarkRecord("normalization", [("layernorm_shape", "[2048, 128]"), ("softmax_shape", "[32, 4, 64, 64]"),
+                                                   ("threads", 1)])
+    for benchmarkCase in cases {
+        let timing = Timing.measure(warmup: 5, minimumIterations: 50, minimumSeconds: 1) {
+            let output = benchmarkCase.run()
+            _ = Tensor.gradients(of: output, withRespectTo: benchmarkCase.inputs, seed: seeds[output.shape])
+        }
+        record.add(timing, prefix: benchmarkCase.name + "_")
+    }
+    record.emit(json: json)
+}

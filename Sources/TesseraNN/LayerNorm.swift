@@ -24,11 +24,7 @@ public final class LayerNorm: Layer {
     public func callAsFunction(_ input: Tensor) -> Tensor {
         precondition(input.rank >= normalizedShape.count && Array(input.shape.suffix(normalizedShape.count)) == normalizedShape,
                      "LayerNorm: input shape \(input.shape) must end in \(normalizedShape)")
-        let axes = Array((input.rank - normalizedShape.count)..<input.rank)
-        var output = normalize(input, axes: axes, epsilon: epsilon)
-        if let weight { output = output * weight }
-        if let bias { output = output + bias }
-        return output
+        return input.layerNormalized(featureCount: normalizedShape.reduce(1, *), weight: weight, bias: bias, epsilon: epsilon)
     }
 }
 
@@ -58,17 +54,11 @@ public final class GroupNorm: Layer {
         precondition(input.rank >= 2 && input.shape[1] == channelCount,
                      "GroupNorm: input shape \(input.shape) must be [N, \(channelCount), …]")
         let grouped = input.reshape([input.shape[0], groupCount, -1])
-        var output = normalize(grouped, axes: [2], epsilon: epsilon).reshape(input.shape)
+        var output = grouped.layerNormalized(featureCount: grouped.shape[2], weight: nil, bias: nil, epsilon: epsilon)
+            .reshape(input.shape)
         let channelShape = [channelCount] + [Int](repeating: 1, count: input.rank - 2)
         if let weight { output = output * weight.reshape(channelShape) }
         if let bias { output = output + bias.reshape(channelShape) }
         return output
     }
-}
-
-/// `(x − mean) / √(var + ε)` over `axes`, with the biased variance.
-func normalize(_ input: Tensor, axes: [Int], epsilon: Float) -> Tensor {
-    let centered = input - input.mean(alongAxes: axes, keepDims: true)
-    let variance = (centered * centered).mean(alongAxes: axes, keepDims: true)
-    return centered * (variance + epsilon).rsqrt()
 }

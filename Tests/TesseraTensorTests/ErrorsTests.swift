@@ -40,6 +40,17 @@ import Testing
         expectMessage(result, contains: "axis -3 is out of range for a tensor of rank 2")
     }
 
+    @Test func layerNormalizedNamesFeatureCountAndWeightShape() async throws {
+        let rows = try await #require(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor.zeros([2, 6]).layerNormalized(featureCount: 7, weight: nil, bias: nil, epsilon: 1e-5)
+        }
+        expectMessage(rows, contains: "Tessera layerNormalized: 7 features do not divide the rows of shape [2, 6]")
+        let weight = try await #require(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor.zeros([2, 6]).layerNormalized(featureCount: 6, weight: Tensor.ones([5]), bias: nil, epsilon: 1e-5)
+        }
+        expectMessage(weight, contains: "weight of shape [5] must hold 6 elements for input [2, 6]")
+    }
+
     @Test func gatherIndexOutOfRangeNamesIndexAndExtent() async throws {
         let result = try await #require(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Tensor.zeros([2, 3]).gather(alongAxis: 1, indices: Tensor([[0, 3]]))

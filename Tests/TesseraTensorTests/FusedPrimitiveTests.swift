@@ -1,7 +1,7 @@
 import Testing
 @testable import TesseraTensor
 
-/// The fused primitives (`linear`, `softmaxCrossEntropy`) against the composed ops they replace,
+/// The fused primitives (`linear`, `softmaxCrossEntropy`, `softmax`, `layerNormalized`) against the composed ops they replace,
 /// whose rules are pinned to PyTorch elsewhere: same values, same first-order gradients from the
 /// fused backward kernels, and same second-order gradients through `createGraph`.
 @Suite struct FusedPrimitiveTests {
@@ -61,5 +61,46 @@ import Testing
                                 composed: { loss($0[0].matmul(transposed: $0[1])) })
         let vector = Tensor([1, -2, 0.5, 3])
         expectClose(vector.linear(weight: weight, bias: bias), vector.matmul(weight.transposed()) + bias)
+    }
+
+    @Test func softmaxMatchesComposedOpsToSecondOrder() {
+        var generator = RandomGenerator(seed: 13)
+        // Rows of 11 (a vector loop plus a tail), one with a blocked attention score.
+        let logits = (Tensor.randomNormal([2, 3, 11], generator: &generator) * 3)
+        logits.storage.pointer[5] = -1e9
+        let input = logits.requiringGradient()
+        let probe = Tensor.randomNormal([2, 3, 11], generator: &generator)
+        func loss(_ output: Tensor) -> Tensor { (output * output * probe).sum() }
+        expectSameToSecondOrder([input], fused: { loss($0[0].softmax(alongAxis: -1)) },
+                                composed: { loss($0[0].composedSoftmax(alongAxis: 2)) })
+        #expect(input.softmax().scalars[5] == 0)
+    }
+
+    @Test func softmaxRowWithNaNIsNaNAndOtherRowsAreUntouched() {
+        let output = Tensor([[1, .nan, 3], [1000, 1001, 1002]]).softmax()
+        #expect(output.scalars[0..<3].allSatisfy { $0.isNaN })
+        expectClose(output.slice(alongAxis: 0, start: 1, end: 2), Tensor([[1, 2, 3]]).softmax())
+    }
+
+    @Test func layerNormalizedMatchesComposedOpsToSecondOrder() {
+        var generator = RandomGenerator(seed: 14)
+        // 12 features (a vector loop plus a tail) given as a [3, 4] normalized shape.
+        let input = (Tensor.randomNormal([2, 3, 4], generator: &generator) * 2 + 1).requiringGradient()
+        let weight = Tensor.randomNormal([3, 4], generator: &generator).requiringGradient()
+        let bias = Tensor.randomNormal([3, 4], generator: &generator).requiringGradient()
+        let probe = Tensor.randomNormal([2, 3, 4], generator: &generator)
+        func loss(_ output: Tensor) -> Tensor { (output * output * output * probe).sum() }
+        func composed(_ x: Tensor) -> Tensor {
+            let centered = x - x.mean(alongAxes: [1, 2], keepDims: true)
+            return centered * ((centered * centered).mean(alongAxes: [1, 2], keepDims: true) + 1e-5).rsqrt()
+        }
+        expectSameToSecondOrder([input, weight, bias],
+                                fused: { loss($0[0].layerNormalized(featureCount: 12, weight: $0[1], bias: $0[2], epsilon: 1e-5)) },
+                                composed: { loss(composed($0[0]) * $0[1] + $0[2]) })
+        expectSameToSecondOrder([input], fused: { loss($0[0].layerNormalized(featureCount: 4, weight: nil, bias: nil, epsilon: 1e-5)) },
+                                composed: {
+            let centered = $0[0] - $0[0].mean(alongAxes: [2], keepDims: true)
+            return loss(centered * ((centered * centered).mean(alongAxes: [2], keepDims: true) + 1e-5).rsqrt())
+        })
     }
 }
