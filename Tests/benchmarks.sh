@@ -36,6 +36,7 @@ for round in $(seq "$rounds"); do
   fi
   $one_core $bench gemm --json
   $one_core $bench elementwise --json
+  $one_core $bench normalization --json
   $one_core $bench checkpoint --json
   for ranks in 1 2; do mpirun "${mpirun_flags[@]}" -np $ranks $bench allreduce --json; done
   has gpt-generate && $one_core $bench gpt-generate --json
