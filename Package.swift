@@ -66,7 +66,7 @@ let tests: [Target] = [
     .testTarget(name: "TesseraDataTests", dependencies: ["TesseraData"]),
     .testTarget(name: "TesseraConfigTests", dependencies: ["TesseraConfig"]),
     .testTarget(name: "TesseraCheckpointTests", dependencies: ["TesseraCheckpoint"]),
-    .testTarget(name: "TesseraDistributedTests", dependencies: ["TesseraDistributed"]),
+    .testTarget(name: "TesseraDistributedTests", dependencies: ["TesseraDistributed", "TesseraNN"]),
     .testTarget(name: "TesseraTransformersTests", dependencies: ["TesseraTransformers", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraReinforcementTests", dependencies: ["TesseraReinforcement", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining", "TesseraCheckpoint", "TesseraConfig",

@@ -7,6 +7,10 @@ import TesseraTensor
 /// In training mode it normalizes with the batch's mean and biased variance and updates the
 /// running statistics as PyTorch does: `running = (1 − momentum)·running + momentum·batch`, with
 /// the *unbiased* batch variance. In evaluation mode it uses the running statistics.
+///
+/// Data-parallel training shards each batch over processes; with ``sumOverReplicas`` set, the
+/// statistics are those of the whole global batch (synchronized batch norm, as PyTorch's
+/// `SyncBatchNorm`), so a model with batch norm trains the same on any number of processes.
 public final class BatchNorm: Layer, ModeDependentModule {
     /// Per-channel scale `[C]` (γ), initialised to 1.
     public let weight: Tensor?
@@ -21,6 +25,11 @@ public final class BatchNorm: Layer, ModeDependentModule {
     public let momentum: Float
     public let epsilon: Float
     public var mode: ModuleMode = .training
+    /// Sums a buffer in place over the processes of a data-parallel job (an allreduce); when set,
+    /// training-mode statistics come from the per-channel sums and counts of every process's
+    /// shard. Two allreduces of `C + 1` and `C` floats forward and two backward per layer.
+    /// `nil`: this process's batch alone.
+    public var sumOverReplicas: ((UnsafeMutableBufferPointer<Float>) -> Void)?
 
     public var featureCount: Int { runningMean.value.count }
 
@@ -42,11 +51,23 @@ public final class BatchNorm: Layer, ModeDependentModule {
         let channelShape = [featureCount] + [Int](repeating: 1, count: input.rank - 2)
         let mean: Tensor, variance: Tensor
         if mode == .training {
-            let count = input.count / featureCount
-            precondition(count > 1, "BatchNorm: training needs more than one value per channel, got input shape \(input.shape)")
-            mean = input.mean(alongAxes: axes, keepDims: true)
-            let centered = input - mean
-            variance = (centered * centered).mean(alongAxes: axes, keepDims: true)
+            var count = input.count / featureCount
+            if let sumOverReplicas {
+                // Per-channel sums and this shard's count, added up over every process.
+                let totals = Tensor.concatenate([input.sum(alongAxes: axes), Tensor([Float(count)])], alongAxis: 0)
+                    .summedOverReplicas(sumOverReplicas)
+                count = Int(totals.scalars[featureCount])
+                precondition(count > 1, "BatchNorm: training needs more than one value per channel over all processes, got \(count)")
+                mean = (totals.slice(alongAxis: 0, start: 0, end: featureCount) / Float(count)).reshape(channelShape)
+                let centered = input - mean
+                variance = ((centered * centered).sum(alongAxes: axes).summedOverReplicas(sumOverReplicas) / Float(count))
+                    .reshape(channelShape)
+            } else {
+                precondition(count > 1, "BatchNorm: training needs more than one value per channel, got input shape \(input.shape)")
+                mean = input.mean(alongAxes: axes, keepDims: true)
+                let centered = input - mean
+                variance = (centered * centered).mean(alongAxes: axes, keepDims: true)
+            }
             withoutGradients {
                 let unbiased = variance.reshape([featureCount]) * (Float(count) / Float(count - 1))
                 runningMean.value.assign(runningMean.value * (1 - momentum) + mean.reshape([featureCount]) * momentum)

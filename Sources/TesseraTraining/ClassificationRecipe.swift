@@ -311,13 +311,19 @@ public struct DistributedSection: Decodable, RecipeValidatable {
     public var overlap: Bool
     /// Seconds a collective may wait for every rank before the job reports the missing ranks and ends.
     public var collectiveTimeoutSeconds: Double
+    /// Batch norm statistics of the whole global batch, summed over processes (synchronized batch
+    /// norm), so a model with batch norm trains as in local mode; `false` normalizes each process's
+    /// shard by its own statistics (no allreduces in the forward pass, but results then depend on
+    /// the number of processes).
+    public var syncBatchNorm: Bool
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case bucketMegabytes, overlap, collectiveTimeoutSeconds }
+    enum CodingKeys: String, CodingKey, CaseIterable { case bucketMegabytes, overlap, collectiveTimeoutSeconds, syncBatchNorm }
 
     public init() {
         bucketMegabytes = 2
         overlap = true
         collectiveTimeoutSeconds = 120
+        syncBatchNorm = true
     }
 
     public init(from decoder: Decoder) throws {
@@ -326,6 +332,7 @@ public struct DistributedSection: Decodable, RecipeValidatable {
         bucketMegabytes = try container.decodeIfPresent(Double.self, forKey: .bucketMegabytes) ?? bucketMegabytes
         overlap = try container.decodeIfPresent(Bool.self, forKey: .overlap) ?? overlap
         collectiveTimeoutSeconds = try container.decodeIfPresent(Double.self, forKey: .collectiveTimeoutSeconds) ?? collectiveTimeoutSeconds
+        syncBatchNorm = try container.decodeIfPresent(Bool.self, forKey: .syncBatchNorm) ?? syncBatchNorm
     }
 
     public func validate(_ check: RecipeValidator) throws {

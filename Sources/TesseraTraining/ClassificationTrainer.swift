@@ -43,6 +43,8 @@ public final class ClassificationTrainer {
     private var checkpoints: CheckpointDirectory
 
     private var rank: Int { collective?.rank ?? 0 }
+    /// The first failure of a batch norm statistics sum over ranks (``synchronizeBatchNorm(_:)``).
+    private var batchNormSynchronizationError: Error?
     private var isLeader: Bool { rank == 0 }
 
     public init(recipe: ClassificationRecipe, recipeYAML: String, recipeFile: String, runDirectory: RunDirectory,
@@ -91,6 +93,7 @@ public final class ClassificationTrainer {
             try collective.broadcast(model.stateDictionary().sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
             try broadcastOptimizerState(collective)
             try collective.prepareGradientAveraging(model.namedParameters())
+            if recipe.distributed.syncBatchNorm && collective.worldSize > 1 { synchronizeBatchNorm(collective) }
             if collective.rank > 0 {
                 // Dropout masks must differ between ranks (they cover different examples); rank 0
                 // keeps the checkpointed stream, the others derive theirs from the rank and step.
@@ -198,12 +201,31 @@ public final class ClassificationTrainer {
                                      reduction: .sum) * (worldSize / Float(globalCount))
         shardLoss.backward()
         try collective?.averageGradients()
+        if let error = batchNormSynchronizationError { throw error }
         if recipe.training.gradientClipNorm > 0 {
             _ = clipGradientNorm(model.parameters(), maximumNorm: recipe.training.gradientClipNorm)
         }
         optimizer.step()
         let correct = withoutGradients { logits.argmax(alongAxis: -1).equal(batch.labels).sum().item }
         return (Double(shardLoss.item), Double(correct), batch.count)
+    }
+
+    /// Makes every batch norm layer normalize with the statistics of the whole global batch,
+    /// summed over the ranks with `collective`. A failed sum cannot throw from inside the forward
+    /// or backward pass, so it is kept and thrown once the step's backward is done.
+    private func synchronizeBatchNorm(_ collective: any TrainingCollective) {
+        for (_, module) in model.namedModules() {
+            guard let batchNorm = module as? BatchNorm else { continue }
+            batchNorm.sumOverReplicas = { [unowned self] buffer in
+                guard batchNormSynchronizationError == nil else { return }
+                do {
+                    let sums = try collective.sum(buffer.map(Double.init))
+                    for index in buffer.indices { buffer[index] = Float(sums[index]) }
+                } catch {
+                    batchNormSynchronizationError = error
+                }
+            }
+        }
     }
 
     /// Mean cross-entropy and accuracy over `dataset`, in evaluation mode.

@@ -51,6 +51,33 @@ import TesseraCheckpoint
         #expect(accuracies[0] == accuracies[1] && !accuracies[0].isEmpty, "\(evaluations)")
     }
 
+    /// The CNN with batch norm: synchronized statistics (the default) make 2 processes train as
+    /// local mode does; per-process statistics (`distributed.syncBatchNorm=false`) do not.
+    @Test func batchNormStatisticsAreSynchronizedAcrossProcesses() throws {
+        let options = ["--set", "model.batchNorm=true", "--set", "model.dropout=0", "--set", "training.epochs=1",
+                       "--set", "training.logEvery=1", "--set", "training.evaluateEvery=23", "--set", "schedule.warmupSteps=5",
+                       "--quiet"]
+        var directories: [String: URL] = [:]
+        defer { for url in directories.values { try? FileManager.default.removeItem(at: url) } }
+        for (name, processes, sync) in [("local", 1, true), ("synchronized", 2, true), ("per-process", 2, false)] {
+            let directory = CommandLineTool.temporaryDirectory("batchnorm-\(name)")
+            directories[name] = directory
+            let result = try CommandLineTool.run(["train", "configs/cnn-digits.yaml", "--np", "\(processes)", "--run-dir", directory.path,
+                                                  "--set", "distributed.syncBatchNorm=\(sync)"] + options)
+            #expect(result.status == 0, "\(name): \(result.errorOutput)")
+        }
+        let local = try Self.losses(directories["local"]!)
+        let synchronized = try Self.losses(directories["synchronized"]!)
+        let perProcess = try Self.losses(directories["per-process"]!)
+        #expect(local.count == 23 && synchronized.keys.sorted() == local.keys.sorted())
+        for step in local.keys.sorted() {
+            let (a, b) = (local[step]!, synchronized[step] ?? .nan)
+            #expect(abs(a - b) <= 1e-4 * abs(a), "step \(step): synchronized loss \(b) vs local \(a)")
+        }
+        let largestGap = local.keys.map { abs(local[$0]! - (perProcess[$0] ?? .nan)) / abs(local[$0]!) }.max() ?? 0
+        #expect(largestGap > 1e-3, "per-process statistics should change the losses; largest relative gap \(largestGap)")
+    }
+
     @Test func resumeWithADifferentNumberOfProcesses() throws {
         let directory = CommandLineTool.temporaryDirectory("regroup")
         defer { try? FileManager.default.removeItem(at: directory) }
