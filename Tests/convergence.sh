@@ -27,6 +27,7 @@ check configs/mlp-digits.yaml test_accuracy 0.97
 check configs/cnn-digits.yaml test_accuracy 0.98
 check configs/transformer-reverse.yaml exact_match 0.99
 check configs/transformer-sort.yaml exact_match 0.99
+check configs/transformer-copy.yaml exact_match 0.99
 check configs/gpt-addition.yaml exact_match 0.95
 check configs/vit-digits.yaml test_accuracy 0.95
 check configs/transformer-masked-lm.yaml masked_accuracy 0.9   # 0.947 in 10 min

@@ -22,6 +22,22 @@ import Testing
         #expect(records.first?.contains("\"qLearning_return\"") == true && records.first?.contains("\"sarsa_return\"") == true)
     }
 
+    /// The shipped FrozenLake recipe (4×4, not slippery): Q-learning, SARSA and first-visit Monte
+    /// Carlo control each end with a greedy policy that reaches the goal in the optimal 6 steps.
+    @Test func frozenLakeRecipeFindsTheOptimalPolicyWithEveryMethod() throws {
+        let directory = CommandLineTool.temporaryDirectory("frozen-lake")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try CommandLineTool.run(["train", "configs/rl-frozen-lake.yaml", "--run-dir", directory.path, "--quiet"])
+        #expect(result.status == 0, "\(result.errorOutput)")
+        let summary = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: directory.appendingPathComponent("summary.json"))) as? [String: Any])
+        let metrics = try #require(summary["metrics"] as? [String: Double])
+        for method in ["qLearning", "sarsa", "monteCarloFirstVisit"] {
+            #expect(metrics["\(method)_greedy_return"] == 1, "\(method): \(metrics)")
+            #expect(metrics["\(method)_greedy_length"] == 6, "\(method): \(metrics)")
+        }
+    }
+
     @Test func gaussianPolicyOnDiscreteCartPoleIsRefusedNamingTheActionSpace() throws {
         let result = try CommandLineTool.run(["train", "configs/rl-ppo-cartpole.yaml", "--set", "algorithm.policy=gaussian", "--quiet",
                                               "--run-dir", CommandLineTool.temporaryDirectory("refused").path])

@@ -95,6 +95,30 @@ import TesseraTraining
     }
 
     /// A user's text file trains like the generated corpus: `source: textFile` with `data.path`.
+    /// The shipped corpus recipes (character and byte-pair tokens, GPT and masked LM) load and
+    /// learn, shrunk by overrides to a few seconds: the training loss falls by more than half a nat.
+    @Test(arguments: ["gpt-corpus.yaml", "gpt-corpus-bpe.yaml", "transformer-masked-lm.yaml"])
+    func shippedCorpusRecipeLoadsAndLearns(_ file: String) throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let directory = Self.temporaryDirectory("shipped-\(file)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let recipe = try loadRecipe(path: root.appendingPathComponent("configs/\(file)").path, overrides: [
+            "data.paragraphs=150", "data.batchSize=8", "data.contextLength=32", "data.evaluationExamples=16",
+            "model.layerCount=1", "model.headCount=2", "model.modelDimensions=32", "model.dropout=0",
+            "optimizer.learningRate=0.01", "schedule.warmupSteps=5", "training.steps=60", "training.logEvery=10",
+            "training.evaluateEvery=60", "training.checkpointEvery=60",
+        ])
+        let result = try TransformerTasks.train(recipe: recipe, recipeFile: file, runDirectory: try RunDirectory(path: directory.path),
+                                                resume: .none, showProgress: false)
+        #expect(result.steps == 60)
+        let text = try String(contentsOf: directory.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        let losses = text.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["loss"] as? Double
+        }
+        let (first, last) = (try #require(losses.first), try #require(losses.last))
+        #expect(losses.count == 6 && last < first - 0.5, "\(file): training losses \(losses)")
+    }
+
     @Test func languageModelTrainsOnATextFileTheRecipeNames() throws {
         let directory = Self.temporaryDirectory("text-file")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
