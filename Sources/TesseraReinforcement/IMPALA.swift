@@ -93,6 +93,46 @@ public struct Trajectory: Equatable, Sendable {
 
     /// Environment steps it holds.
     public var count: Int { steps * copies }
+
+    /// One trajectory holding the copies of every part side by side (part 0's copies first), for
+    /// a learner update on a batch of trajectories (IMPALA's learner batch). The parts must have
+    /// the same steps and observation and action sizes; V-trace treats every copy on its own, so
+    /// the merge changes nothing but the batch. Its `policyVersion` is the oldest part's.
+    public static func merged(_ parts: [Trajectory]) -> Trajectory {
+        precondition(!parts.isEmpty, "Trajectory.merged: no parts")
+        guard parts.count > 1 else { return parts[0] }
+        let first = parts[0]
+        precondition(parts.allSatisfy { ($0.steps, $0.observationSize, $0.actionSize) == (first.steps, first.observationSize, first.actionSize) },
+                     "Trajectory.merged: parts differ in steps, observation size or action size")
+        let copies = parts.map(\.copies).reduce(0, +)
+        var merged = Trajectory(steps: first.steps, copies: copies, observationSize: first.observationSize,
+                                actionSize: first.actionSize, policyVersion: parts.map(\.policyVersion).min()!,
+                                observations: [], actions: [], behaviourLogProbabilities: [], rewards: [], terminated: [],
+                                truncated: [], truncationObservations: [:], bootstrapObservations: [], finishedEpisodes: [])
+        for t in 0..<first.steps {
+            var offset = 0
+            for part in parts {
+                let rows = (t * part.copies)..<((t + 1) * part.copies)
+                merged.observations += part.observations[(rows.lowerBound * part.observationSize)..<(rows.upperBound * part.observationSize)]
+                merged.actions += part.actions[(rows.lowerBound * part.actionSize)..<(rows.upperBound * part.actionSize)]
+                merged.behaviourLogProbabilities += part.behaviourLogProbabilities[rows]
+                merged.rewards += part.rewards[rows]
+                merged.terminated += part.terminated[rows]
+                merged.truncated += part.truncated[rows]
+                for copy in 0..<part.copies {
+                    if let final = part.truncationObservations[t * part.copies + copy] {
+                        merged.truncationObservations[t * copies + offset + copy] = final
+                    }
+                }
+                offset += part.copies
+            }
+        }
+        for part in parts {
+            merged.bootstrapObservations += part.bootstrapObservations
+            merged.finishedEpisodes += part.finishedEpisodes
+        }
+        return merged
+    }
 }
 
 /// The return and length of one finished episode.

@@ -28,6 +28,9 @@ public struct ActorLearnerSettings: Sendable {
     /// Trajectories an actor may have sent that the learner has not yet received; beyond it the
     /// actor waits (the learner is the bottleneck, and older data would only be dropped).
     public var maximumTrajectoriesInFlight = 2
+    /// B: trajectories, from whichever actors they arrive, merged side by side into one learner
+    /// update (the learner batch of IMPALA, §3). 1 trains on each trajectory as it arrives.
+    public var trajectoriesPerUpdate = 1
 
     public init() {}
 }
@@ -95,6 +98,7 @@ public final class LearnerLoop {
     public func learn(totalSteps: Int, afterUpdate: ([String: Double]) throws -> Bool) throws {
         try publishWeights()
         lastArrival = monotonicNow()
+        var batch: [(source: Int, trajectory: Trajectory, lag: Int)] = []
         while learner.environmentSteps < totalSteps {
             guard let (source, bytes) = try nextMessage() else {
                 if monotonicNow() - lastArrival > settings.timeoutSeconds {
@@ -105,18 +109,29 @@ public final class LearnerLoop {
             }
             lastArrival = monotonicNow()
             let trajectory = try Trajectory(message: bytes, source: source)
+            // The version only changes at an update, so a lag measured on arrival still holds
+            // when the batch is full.
             let lag = learner.version - trajectory.policyVersion
             guard lag <= settings.maximumPolicyLag else {
                 statistics.dropped[source, default: 0] += 1
                 statistics.droppedEnvironmentSteps += trajectory.count
                 continue
             }
-            var metrics = learner.update(trajectory)
-            statistics.trained[source, default: 0] += 1
-            statistics.lagSum += lag
-            statistics.lagMaximum = max(statistics.lagMaximum, lag)
-            metrics["policy_lag"] = Double(lag)
+            if let first = batch.first?.trajectory,
+               (trajectory.steps, trajectory.observationSize, trajectory.actionSize) != (first.steps, first.observationSize, first.actionSize) {
+                throw TrainingError("learner: a trajectory from actor rank \(source) has \(trajectory.steps) steps, observations of \(trajectory.observationSize) and actions of \(trajectory.actionSize) floats, but the batch's has \(first.steps), \(first.observationSize) and \(first.actionSize)")
+            }
+            batch.append((source, trajectory, lag))
+            guard batch.count == settings.trajectoriesPerUpdate else { continue }
+            var metrics = learner.update(Trajectory.merged(batch.map(\.trajectory)))
+            for item in batch {
+                statistics.trained[item.source, default: 0] += 1
+                statistics.lagSum += item.lag
+                statistics.lagMaximum = max(statistics.lagMaximum, item.lag)
+            }
+            metrics["policy_lag"] = Double(batch.map(\.lag).reduce(0, +)) / Double(batch.count)
             metrics["dropped_trajectories"] = Double(statistics.droppedTotal)
+            batch.removeAll()
             if learner.version % settings.weightsEvery == 0 { try publishWeights() }
             if try !afterUpdate(metrics) { break }
         }

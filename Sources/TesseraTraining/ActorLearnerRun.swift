@@ -10,7 +10,7 @@ import TesseraTensor
 /// data. Every key is optional.
 ///
 /// ```yaml
-/// actorLearner: {weightsEvery: 1, maximumPolicyLag: 16, timeoutSeconds: 60}
+/// actorLearner: {weightsEvery: 1, maximumPolicyLag: 16, timeoutSeconds: 60, trajectoriesPerUpdate: 1}
 /// ```
 public struct ActorLearnerSection: Decodable, RecipeValidatable {
     /// K: learner updates between weight publications.
@@ -21,8 +21,12 @@ public struct ActorLearnerSection: Decodable, RecipeValidatable {
     public var timeoutSeconds: Double
     /// Trajectories an actor may have on their way before it waits for the learner.
     public var maximumTrajectoriesInFlight: Int
+    /// Trajectories merged into one learner update (IMPALA's learner batch).
+    public var trajectoriesPerUpdate: Int
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case weightsEvery, maximumPolicyLag, timeoutSeconds, maximumTrajectoriesInFlight }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case weightsEvery, maximumPolicyLag, timeoutSeconds, maximumTrajectoriesInFlight, trajectoriesPerUpdate
+    }
 
     public init() {
         let defaults = ActorLearnerSettings()
@@ -30,6 +34,7 @@ public struct ActorLearnerSection: Decodable, RecipeValidatable {
         maximumPolicyLag = defaults.maximumPolicyLag
         timeoutSeconds = defaults.timeoutSeconds
         maximumTrajectoriesInFlight = defaults.maximumTrajectoriesInFlight
+        trajectoriesPerUpdate = defaults.trajectoriesPerUpdate
     }
 
     public init(from decoder: Decoder) throws {
@@ -39,6 +44,7 @@ public struct ActorLearnerSection: Decodable, RecipeValidatable {
         maximumPolicyLag = try c.decodeIfPresent(Int.self, forKey: .maximumPolicyLag) ?? maximumPolicyLag
         timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? timeoutSeconds
         maximumTrajectoriesInFlight = try c.decodeIfPresent(Int.self, forKey: .maximumTrajectoriesInFlight) ?? maximumTrajectoriesInFlight
+        trajectoriesPerUpdate = try c.decodeIfPresent(Int.self, forKey: .trajectoriesPerUpdate) ?? trajectoriesPerUpdate
     }
 
     public func validate(_ check: RecipeValidator) throws {
@@ -49,6 +55,7 @@ public struct ActorLearnerSection: Decodable, RecipeValidatable {
                        "must be at least weightsEvery − 1 = \(weightsEvery - 1) (actors hold weights up to that many updates old, so every trajectory would be dropped), found \(maximumPolicyLag)")
         try check.positive("timeoutSeconds", timeoutSeconds)
         try check.positive("maximumTrajectoriesInFlight", maximumTrajectoriesInFlight)
+        try check.positive("trajectoriesPerUpdate", trajectoriesPerUpdate)
     }
 
     public var settings: ActorLearnerSettings {
@@ -57,6 +64,7 @@ public struct ActorLearnerSection: Decodable, RecipeValidatable {
         settings.maximumPolicyLag = maximumPolicyLag
         settings.timeoutSeconds = timeoutSeconds
         settings.maximumTrajectoriesInFlight = maximumTrajectoriesInFlight
+        settings.trajectoriesPerUpdate = trajectoriesPerUpdate
         return settings
     }
 }

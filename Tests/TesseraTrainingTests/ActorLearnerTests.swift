@@ -27,8 +27,9 @@ import TesseraTensor
 
     static func cartPole() -> Environment { Environments.make("CartPole-v1")! }
 
-    static func trajectory(version: Int, seed: UInt64 = 3) -> Trajectory {
-        let config = smallConfig()
+    static func trajectory(version: Int, seed: UInt64 = 3, copies: Int = 2) -> Trajectory {
+        var config = smallConfig()
+        config.environmentCount = copies
         let environments = VectorEnvironment(count: config.environmentCount, cartPole)
         environments.reset(seed: seed)
         var generator = RandomGenerator(seed: seed)
@@ -54,6 +55,34 @@ import TesseraTensor
         }
         #expect(received[0] == sent)
         #expect(sent.observations.count == 2 * 16 * 4)
+    }
+
+    /// A learner batch puts the parts' copies side by side at every step; each copy's column
+    /// (what V-trace works on) is the part's column unchanged.
+    @Test func mergedTrajectoryPlacesEveryPartsCopiesSideBySide() {
+        var a = Self.trajectory(version: 5, seed: 3, copies: 2), b = Self.trajectory(version: 3, seed: 4, copies: 3)
+        a.truncated[3] = true  // step 1, copy 1
+        a.truncationObservations[3] = [1, 2, 3, 4]
+        b.truncated[7] = true  // step 2, copy 1
+        b.truncationObservations[7] = [5, 6, 7, 8]
+        b.finishedEpisodes.append(EpisodeOutcome(totalReward: 12, length: 12))
+        let merged = Trajectory.merged([a, b])
+        #expect(merged.copies == 5 && merged.steps == 16 && merged.policyVersion == 3)
+        for t in 0..<16 {
+            for (part, offset) in [(a, 0), (b, 2)] {
+                for copy in 0..<part.copies {
+                    let (row, source) = (t * 5 + offset + copy, t * part.copies + copy)
+                    #expect(merged.observations[(row * 4)..<(row * 4 + 4)] == part.observations[(source * 4)..<(source * 4 + 4)])
+                    #expect(merged.actions[row] == part.actions[source] && merged.rewards[row] == part.rewards[source])
+                    #expect(merged.behaviourLogProbabilities[row] == part.behaviourLogProbabilities[source])
+                    #expect(merged.terminated[row] == part.terminated[source] && merged.truncated[row] == part.truncated[source])
+                }
+            }
+        }
+        #expect(merged.truncationObservations == [1 * 5 + 1: [1, 2, 3, 4], 2 * 5 + 2 + 1: [5, 6, 7, 8]])
+        #expect(merged.bootstrapObservations == a.bootstrapObservations + b.bootstrapObservations)
+        #expect(merged.finishedEpisodes == a.finishedEpisodes + b.finishedEpisodes)
+        #expect(Trajectory.merged([a]) == a)
     }
 
     @Test func truncatedMessagesAreRejectedNamingTheSender() {
@@ -246,6 +275,34 @@ import TesseraTensor
         }
         let (before, after) = try #require(results[0])
         #expect(after >= 100 && after > before + 50, "greedy return \(before) before, \(after) after")
+    }
+
+    /// With a learner batch of 2 every update trains on two trajectories from whichever actors
+    /// they came: twice the environment steps per update, every trajectory accounted for.
+    @Test func learnerBatchMergesTrajectoriesFromAnyActor() throws {
+        let config = Self.smallConfig(totalSteps: 20 * 32)
+        var settings = Self.settings()
+        settings.trajectoriesPerUpdate = 2
+        let results = try ranks(3) { communicator -> ActorLearnerStatistics? in
+            if communicator.rank != 0 {
+                try ActorLoop(config: config, settings: settings, communicator: communicator, makeEnvironment: Self.cartPole).run()
+                return nil
+            }
+            let learner = IMPALALearner(config: config, observationSpace: Self.cartPole().observationSpace,
+                                        actionSpace: Self.cartPole().actionSpace)
+            let loop = try LearnerLoop(learner: learner, communicator: communicator, settings: settings)
+            try loop.learn(totalSteps: config.totalSteps) { _ in true }
+            try loop.stopActors()
+            #expect(learner.version == 10 && learner.environmentSteps == 20 * 32)
+            return loop.statistics
+        }
+        let statistics = try #require(results[0])
+        #expect(statistics.trainedTotal == 20)
+        for rank in [1, 2] {
+            let report = try #require(statistics.actorReports[rank])
+            #expect(report.trajectoriesSent == statistics.trained[rank, default: 0] + statistics.dropped[rank, default: 0]
+                    + statistics.discardedAtStop[rank, default: 0], "rank \(rank): \(report) vs \(statistics)")
+        }
     }
 
     // MARK: DD-PPO
