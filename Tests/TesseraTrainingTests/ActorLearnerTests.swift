@@ -27,6 +27,32 @@ import TesseraTensor
 
     static func cartPole() -> Environment { Environments.make("CartPole-v1")! }
 
+    /// Runs a learner on rank 0 and CartPole actors on ranks 1 and 2; `learn` drives the
+    /// learner's loop (and stops the actors) and returns what the test inspects.
+    static func learnerWithTwoActors<Value>(config: IMPALAConfig, settings: ActorLearnerSettings,
+                                            _ learn: @escaping (IMPALALearner, LearnerLoop) throws -> Value) throws -> Value {
+        let results = try ranks(3) { communicator -> Value? in
+            if communicator.rank != 0 {
+                try ActorLoop(config: config, settings: settings, communicator: communicator, makeEnvironment: Self.cartPole).run()
+                return nil
+            }
+            let learner = IMPALALearner(config: config, observationSpace: Self.cartPole().observationSpace,
+                                        actionSpace: Self.cartPole().actionSpace)
+            return try learn(learner, try LearnerLoop(learner: learner, communicator: communicator, settings: settings))
+        }
+        return try #require(results[0])
+    }
+
+    /// Every trajectory an actor reports having sent was trained on, dropped or discarded at the stop.
+    static func expectEveryTrajectoryAccountedFor(_ statistics: ActorLearnerStatistics, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for rank in [1, 2] {
+            let report = try #require(statistics.actorReports[rank], "rank \(rank) confirmed the stop", sourceLocation: sourceLocation)
+            #expect(report.trajectoriesSent == statistics.trained[rank, default: 0] + statistics.dropped[rank, default: 0]
+                    + statistics.discardedAtStop[rank, default: 0], "rank \(rank): \(report) vs \(statistics)",
+                    sourceLocation: sourceLocation)
+        }
+    }
+
     static func trajectory(version: Int, seed: UInt64 = 3, copies: Int = 2) -> Trajectory {
         var config = smallConfig()
         config.environmentCount = copies
@@ -196,27 +222,15 @@ import TesseraTensor
         let config = Self.smallConfig(totalSteps: 1_000_000)
         var settings = Self.settings()
         settings.maximumTrajectoriesInFlight = 4
-        let results = try ranks(3) { communicator -> (ActorLearnerStatistics, Int)? in
-            if communicator.rank != 0 {
-                try ActorLoop(config: config, settings: settings, communicator: communicator, makeEnvironment: Self.cartPole).run()
-                return nil
-            }
-            let learner = IMPALALearner(config: config, observationSpace: Self.cartPole().observationSpace,
-                                        actionSpace: Self.cartPole().actionSpace)
-            let loop = try LearnerLoop(learner: learner, communicator: communicator, settings: settings)
+        let (statistics, version) = try Self.learnerWithTwoActors(config: config, settings: settings) { learner, loop in
             try loop.learn(totalSteps: config.totalSteps) { _ in learner.version < 5 }
             try loop.stopActors()
             return (loop.statistics, learner.version)
         }
-        let (statistics, version) = try #require(results[0])
         #expect(version == 5)
         #expect(statistics.trainedTotal == 5)
-        for rank in [1, 2] {
-            let report = try #require(statistics.actorReports[rank], "rank \(rank) confirmed the stop")
-            #expect(report.trajectoriesSent == statistics.trained[rank, default: 0] + statistics.dropped[rank, default: 0]
-                    + statistics.discardedAtStop[rank, default: 0], "rank \(rank): \(report) vs \(statistics)")
-            #expect(report.weightsApplied >= 1)
-        }
+        try Self.expectEveryTrajectoryAccountedFor(statistics)
+        for rank in [1, 2] { #expect(statistics.actorReports[rank].map { $0.weightsApplied >= 1 } == true) }
     }
 
     @Test func learnerWithoutActorsTimesOutNamingThem() throws {
@@ -283,26 +297,14 @@ import TesseraTensor
         let config = Self.smallConfig(totalSteps: 20 * 32)
         var settings = Self.settings()
         settings.trajectoriesPerUpdate = 2
-        let results = try ranks(3) { communicator -> ActorLearnerStatistics? in
-            if communicator.rank != 0 {
-                try ActorLoop(config: config, settings: settings, communicator: communicator, makeEnvironment: Self.cartPole).run()
-                return nil
-            }
-            let learner = IMPALALearner(config: config, observationSpace: Self.cartPole().observationSpace,
-                                        actionSpace: Self.cartPole().actionSpace)
-            let loop = try LearnerLoop(learner: learner, communicator: communicator, settings: settings)
+        let (statistics, version, steps) = try Self.learnerWithTwoActors(config: config, settings: settings) { learner, loop in
             try loop.learn(totalSteps: config.totalSteps) { _ in true }
             try loop.stopActors()
-            #expect(learner.version == 10 && learner.environmentSteps == 20 * 32)
-            return loop.statistics
+            return (loop.statistics, learner.version, learner.environmentSteps)
         }
-        let statistics = try #require(results[0])
+        #expect(version == 10 && steps == 20 * 32)
         #expect(statistics.trainedTotal == 20)
-        for rank in [1, 2] {
-            let report = try #require(statistics.actorReports[rank])
-            #expect(report.trajectoriesSent == statistics.trained[rank, default: 0] + statistics.dropped[rank, default: 0]
-                    + statistics.discardedAtStop[rank, default: 0], "rank \(rank): \(report) vs \(statistics)")
-        }
+        try Self.expectEveryTrajectoryAccountedFor(statistics)
     }
 
     // MARK: DD-PPO
