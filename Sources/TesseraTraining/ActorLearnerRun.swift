@@ -182,7 +182,8 @@ public enum ActorLearnerRun {
             var values = metrics
             values["updates_per_second"] = Double(learner.version - versionAtStart) / max(monotonicNow() - start, 1e-9)
             try recorder.record(values, iteration: learner.version, totalIterations: totalUpdates,
-                                environmentSteps: learner.environmentSteps, isLast: learner.environmentSteps >= learner.config.totalSteps)
+                                environmentSteps: learner.environmentSteps, isLast: learner.environmentSteps >= learner.config.totalSteps,
+                                act: learner.act)
             return true
         }
         let learningSeconds = max(monotonicNow() - start, 1e-9)
@@ -250,7 +251,7 @@ public enum ActorLearnerRun {
             // Rank 0 saves at iterations every rank knows, so every rank takes part in the gather then.
             let metadata = RankZeroRecorder.checkpointDue(recipe: recipe, iteration: ddppo.iteration, isLast: isLast) ? try learnerRanks() : [:]
             try recorder?.record(metrics, iteration: ddppo.iteration, totalIterations: ddppo.totalIterations,
-                                 environmentSteps: ddppo.environmentSteps, isLast: isLast, metadata: metadata)
+                                 environmentSteps: ddppo.environmentSteps, isLast: isLast, metadata: metadata, act: ddppo.ppo.act)
         }
         guard let recorder else {
             return TrainingResult(steps: ddppo.environmentSteps, wallSeconds: Date().timeIntervalSince(start), finalMetrics: [:],
@@ -325,13 +326,17 @@ final class RankZeroRecorder {
     /// Takes one iteration's metrics; logs and checkpoints at the recipe's intervals, adding
     /// `metadata` to the checkpoint.
     func record(_ metrics: [String: Double], iteration: Int, totalIterations: Int, environmentSteps: Int, isLast: Bool,
-                metadata: [String: String] = [:]) throws {
+                metadata: [String: String] = [:], act: ([Float]) -> Action) throws {
         for (key, value) in metrics { pending[key, default: []].append(value) }
         (progress.iteration, progress.environmentSteps) = (iteration, environmentSteps)
         if iteration % recipe.training.logEvery == 0 || isLast {
             var values = pending.mapValues { $0.reduce(0, +) / Double($0.count) }
             values["environment_steps"] = Double(environmentSteps)
             values["steps_per_second"] = Double(environmentSteps - stepsAtLastLog) / max(Date().timeIntervalSince(timeOfLastLog), 1e-9)
+            var target = progress.target ?? ReturnTarget()
+            values["eval_return_mean"] = target.check(recipe, environmentSteps: environmentSteps,
+                                                      elapsedSeconds: wallBefore + Date().timeIntervalSince(start), act: act)
+            progress.target = target
             (pending, stepsAtLastLog, timeOfLastLog) = ([:], environmentSteps, Date())
             let record = MetricsRecord(step: environmentSteps, values: values)
             progress.metrics.append(record)
@@ -367,6 +372,7 @@ final class RankZeroRecorder {
         final["eval_return_mean"] = returns.reduce(0, +) / Double(returns.count)
         final["eval_return_min"] = returns.min()
         final["environment_steps"] = Double(environmentSteps)
+        final.merge((progress.target ?? ReturnTarget()).summary(recipe)) { $1 }
         try run.writeSummary(steps: environmentSteps, wallSeconds: progress.wallSeconds, metrics: final,
                              extra: ["recipe": recipe.name, "task": recipe.task, "environment": recipe.environment,
                                      "checkpoint": lastCheckpoint ?? "none"])

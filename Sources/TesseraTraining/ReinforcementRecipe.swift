@@ -243,8 +243,12 @@ public struct AlgorithmSection: Decodable, RecipeValidatable {
 public struct EvaluationSection: Decodable, RecipeValidatable {
     public var episodes = 100
     public var seed: UInt64 = 1_000_000
+    /// The mean return the recipe aims for: the greedy policy is evaluated at every log line until
+    /// it reaches it, and `summary.json` reports the environment steps and wall time that took
+    /// (`environment_steps_to_target`, `wall_seconds_to_target`; see ``ReturnTarget``).
+    public var target: Double?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case episodes, seed }
+    enum CodingKeys: String, CodingKey, CaseIterable { case episodes, seed, target }
 
     public init() {}
 
@@ -252,9 +256,13 @@ public struct EvaluationSection: Decodable, RecipeValidatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         episodes = try c.decodeIfPresent(Int.self, forKey: .episodes) ?? episodes
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+        target = try c.decodeIfPresent(Double.self, forKey: .target)
     }
 
-    public func validate(_ check: RecipeValidator) throws { try check.positive("episodes", episodes) }
+    public func validate(_ check: RecipeValidator) throws {
+        try check.positive("episodes", episodes)
+        try check.that(target?.isFinite ?? true, "target", "must be a finite return, found \(target ?? 0)")
+    }
 }
 
 /// How often to log and save (counted in learner iterations: one rollout and its update).

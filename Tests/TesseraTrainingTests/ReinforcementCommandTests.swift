@@ -38,6 +38,40 @@ import Testing
         }
     }
 
+    /// `evaluation.target`: the greedy policy is checked at every log line until its mean return
+    /// reaches the target; the summary reports the environment steps and wall time that took.
+    @Test func summaryReportsEnvironmentStepsAndWallTimeToTheTarget() throws {
+        func run(target: Double) throws -> (metrics: [String: Double], checks: [(step: Int, mean: Double)]) {
+            let directory = CommandLineTool.temporaryDirectory("target")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let result = try CommandLineTool.run(["train", "configs/rl-ppo-cartpole.yaml", "--run-dir", directory.path, "--quiet",
+                                                  "--set", "algorithm.totalSteps=10240", "--set", "training.logEvery=2",
+                                                  "--set", "evaluation.episodes=10", "--set", "evaluation.target=\(target)"])
+            #expect(result.status == 0, "\(result.errorOutput)")
+            let summary = try #require(try JSONSerialization.jsonObject(
+                with: Data(contentsOf: directory.appendingPathComponent("summary.json"))) as? [String: Any])
+            let lines = try String(contentsOf: directory.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+            let checks = try lines.compactMap { line -> (Int, Double)? in
+                let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                guard let mean = record["eval_return_mean"] as? Double else { return nil }
+                return (try #require(record["step"] as? Int), mean)
+            }
+            return (try #require(summary["metrics"] as? [String: Double]), checks)
+        }
+        // A target the first checks miss and a later one meets.
+        let reachable = try run(target: 105)
+        let steps = try #require(reachable.metrics["environment_steps_to_target"], "\(reachable.metrics)")
+        let firstMet = try #require(reachable.checks.first { $0.mean >= 105 }, "checks \(reachable.checks)")
+        #expect(Int(steps) == firstMet.step)
+        #expect(reachable.checks.last!.step == firstMet.step, "checks stop once the target is met: \(reachable.checks)")
+        #expect(reachable.checks.count > 1, "the first check should miss a return of 105: \(reachable.checks)")
+        #expect(reachable.metrics["eval_target"] == 105 && (reachable.metrics["wall_seconds_to_target"] ?? -1) > 0)
+        // An unreachable one: checked at every log line, and never reported as reached.
+        let unreachable = try run(target: 1e6)
+        #expect(unreachable.metrics["environment_steps_to_target"] == nil && unreachable.metrics["eval_target"] == 1e6)
+        #expect(unreachable.checks.count == 10240 / 512 / 2)
+    }
+
     @Test func gaussianPolicyOnDiscreteCartPoleIsRefusedNamingTheActionSpace() throws {
         let result = try CommandLineTool.run(["train", "configs/rl-ppo-cartpole.yaml", "--set", "algorithm.policy=gaussian", "--quiet",
                                               "--run-dir", CommandLineTool.temporaryDirectory("refused").path])
