@@ -3,16 +3,22 @@ import Testing
 
 /// `tessera train` runs the reinforcement-learning recipes and writes their summaries.
 @Suite struct ReinforcementCommandTests {
+    /// Trains `recipe` (with `options`) into `directory` and returns the summary's metrics.
+    static func train(_ recipe: String, into directory: URL, _ options: [String] = [],
+                      sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Double] {
+        let result = try CommandLineTool.run(["train", recipe, "--run-dir", directory.path, "--quiet"] + options)
+        #expect(result.status == 0, "\(result.errorOutput)", sourceLocation: sourceLocation)
+        let summary = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: directory.appendingPathComponent("summary.json"))) as? [String: Any], sourceLocation: sourceLocation)
+        return try #require(summary["metrics"] as? [String: Double], sourceLocation: sourceLocation)
+    }
+
     /// Sutton & Barto's Example 6.6: Q-learning's greedy path runs along the cliff (return −13),
     /// SARSA's keeps away from it and earns more online.
     @Test func cliffWalkingRecipeReproducesExample6_6() throws {
         let directory = CommandLineTool.temporaryDirectory("cliff")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let result = try CommandLineTool.run(["train", "configs/rl-cliff-walking.yaml", "--run-dir", directory.path, "--quiet"])
-        #expect(result.status == 0, "\(result.errorOutput)")
-        let summary = try #require(try JSONSerialization.jsonObject(
-            with: Data(contentsOf: directory.appendingPathComponent("summary.json"))) as? [String: Any])
-        let metrics = try #require(summary["metrics"] as? [String: Double])
+        let metrics = try Self.train("configs/rl-cliff-walking.yaml", into: directory)
         #expect(metrics["qLearning_greedy_return"] == -13)
         #expect((metrics["sarsa_greedy_return"] ?? 0) < -13)
         #expect((metrics["sarsa_online_return_mean"] ?? -1e9) > (metrics["qLearning_online_return_mean"] ?? 0))
@@ -27,11 +33,7 @@ import Testing
     @Test func frozenLakeRecipeFindsTheOptimalPolicyWithEveryMethod() throws {
         let directory = CommandLineTool.temporaryDirectory("frozen-lake")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let result = try CommandLineTool.run(["train", "configs/rl-frozen-lake.yaml", "--run-dir", directory.path, "--quiet"])
-        #expect(result.status == 0, "\(result.errorOutput)")
-        let summary = try #require(try JSONSerialization.jsonObject(
-            with: Data(contentsOf: directory.appendingPathComponent("summary.json"))) as? [String: Any])
-        let metrics = try #require(summary["metrics"] as? [String: Double])
+        let metrics = try Self.train("configs/rl-frozen-lake.yaml", into: directory)
         for method in ["qLearning", "sarsa", "monteCarloFirstVisit"] {
             #expect(metrics["\(method)_greedy_return"] == 1, "\(method): \(metrics)")
             #expect(metrics["\(method)_greedy_length"] == 6, "\(method): \(metrics)")
@@ -44,19 +46,16 @@ import Testing
         func run(target: Double) throws -> (metrics: [String: Double], checks: [(step: Int, mean: Double)]) {
             let directory = CommandLineTool.temporaryDirectory("target")
             defer { try? FileManager.default.removeItem(at: directory) }
-            let result = try CommandLineTool.run(["train", "configs/rl-ppo-cartpole.yaml", "--run-dir", directory.path, "--quiet",
-                                                  "--set", "algorithm.totalSteps=10240", "--set", "training.logEvery=2",
-                                                  "--set", "evaluation.episodes=10", "--set", "evaluation.target=\(target)"])
-            #expect(result.status == 0, "\(result.errorOutput)")
-            let summary = try #require(try JSONSerialization.jsonObject(
-                with: Data(contentsOf: directory.appendingPathComponent("summary.json"))) as? [String: Any])
+            let metrics = try Self.train("configs/rl-ppo-cartpole.yaml", into: directory, [
+                "--set", "algorithm.totalSteps=10240", "--set", "training.logEvery=2",
+                "--set", "evaluation.episodes=10", "--set", "evaluation.target=\(target)"])
             let lines = try String(contentsOf: directory.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
             let checks = try lines.compactMap { line -> (Int, Double)? in
                 let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
                 guard let mean = record["eval_return_mean"] as? Double else { return nil }
                 return (try #require(record["step"] as? Int), mean)
             }
-            return (try #require(summary["metrics"] as? [String: Double]), checks)
+            return (metrics, checks)
         }
         // A target the first checks miss and a later one meets.
         let reachable = try run(target: 105)
