@@ -44,7 +44,7 @@ public final class ClassificationTrainer {
 
     private var rank: Int { collective?.rank ?? 0 }
     /// The first failure of a batch norm statistics sum over ranks (``synchronizeBatchNorm(_:)``).
-    private var batchNormSynchronizationError: Error?
+    private let batchNormSynchronization = SynchronizationFailure()
     private var isLeader: Bool { rank == 0 }
 
     public init(recipe: ClassificationRecipe, recipeYAML: String, recipeFile: String, runDirectory: RunDirectory,
@@ -201,7 +201,7 @@ public final class ClassificationTrainer {
                                      reduction: .sum) * (worldSize / Float(globalCount))
         shardLoss.backward()
         try collective?.averageGradients()
-        if let error = batchNormSynchronizationError { throw error }
+        if let error = batchNormSynchronization.error { throw error }
         if recipe.training.gradientClipNorm > 0 {
             _ = clipGradientNorm(model.parameters(), maximumNorm: recipe.training.gradientClipNorm)
         }
@@ -216,13 +216,14 @@ public final class ClassificationTrainer {
     private func synchronizeBatchNorm(_ collective: any TrainingCollective) {
         for (_, module) in model.namedModules() {
             guard let batchNorm = module as? BatchNorm else { continue }
-            batchNorm.sumOverReplicas = { [unowned self] buffer in
-                guard batchNormSynchronizationError == nil else { return }
+            let failure = batchNormSynchronization
+            batchNorm.sumOverReplicas = { buffer in
+                guard failure.error == nil else { return }
                 do {
                     let sums = try collective.sum(buffer.map(Double.init))
                     for index in buffer.indices { buffer[index] = Float(sums[index]) }
                 } catch {
-                    batchNormSynchronizationError = error
+                    failure.error = error
                 }
             }
         }
@@ -320,4 +321,10 @@ public final class ClassificationTrainer {
         let votes = try collective.sum([local ? 1 : 0])[0]
         return votes > 0 ? (local ? InterruptSignal.pendingName : "a signal to another rank") : nil
     }
+}
+
+/// Where a closure that cannot throw (a batch norm's sum over ranks, run inside the forward or
+/// backward pass) leaves its first error for the training step to throw.
+private final class SynchronizationFailure {
+    var error: Error?
 }
