@@ -167,7 +167,41 @@ extension Tensor {
     }
 
     /// `x - log Σ exp(x)` along `axis`, computed stably.
+    ///
+    /// Along the last axis (policies' log-probabilities, cross entropy with ignored targets) a
+    /// fused primitive like ``softmax(alongAxis:)``: one pass per row each way, backward
+    /// `g − softmax(x) · Σ g`; with `createGraph` the backward is built from differentiable ops.
     public func logSoftmax(alongAxis axis: Int = -1) -> Tensor {
+        let axis = normalizeAxis(axis, rank: rank, op: "logSoftmax")
+        guard axis == rank - 1, count > 0 else { return composedLogSoftmax(alongAxis: axis) }
+        let width = shape[axis], rows = count / width
+        let output = Tensor.empty(shape)
+        for row in 0..<rows {
+            let x = storage.pointer + row * width
+            // (x − shift) − log Σ: the shift and the log-sum kept apart, so a large shift does
+            // not round the small log-sum away.
+            let (shift, logTotal) = rowLogSumExp(x, width)
+            mapRow(x, output.storage.pointer + row * width, width) { ($0 - shift) - logTotal }
+        }
+        let input = self
+        return output.recorded("logSoftmax", inputs: [input]) { [unowned output] g in
+            if GradientMode.isEnabled {
+                return [g - input.composedSoftmax(alongAxis: axis) * g.sum(alongAxes: [axis], keepDims: true)]
+            }
+            check(g.shape == input.shape, "logSoftmax", "output gradient of shape \(g.shape) for an output of shape \(input.shape)")
+            let gradient = Tensor.empty(input.shape)
+            for row in 0..<rows {
+                let offset = row * width
+                let (y, gy) = (output.storage.pointer + offset, g.storage.pointer + offset)
+                let total = rowDot(gy, nil, width)
+                mapRows(gy, y, y, gradient.storage.pointer + offset, width) { g, y, _ in g - exponential(y) * total }
+            }
+            return [gradient]
+        }
+    }
+
+    /// Log-softmax composed from `max`, `exp`, `sum` and `log`: any axis.
+    func composedLogSoftmax(alongAxis axis: Int) -> Tensor {
         let shifted = self - withoutGradients { max(alongAxes: [axis], keepDims: true) }
         return shifted - shifted.exp().sum(alongAxes: [axis], keepDims: true).log()
     }

@@ -1,7 +1,7 @@
 import Testing
 @testable import TesseraTensor
 
-/// The fused primitives (`linear`, `softmaxCrossEntropy`, `softmax`, `layerNormalized`) against the composed ops they replace,
+/// The fused primitives (`linear`, `softmaxCrossEntropy`, `softmax`, `logSoftmax`, `layerNormalized`) against the composed ops they replace,
 /// whose rules are pinned to PyTorch elsewhere: same values, same first-order gradients from the
 /// fused backward kernels, and same second-order gradients through `createGraph`.
 @Suite struct FusedPrimitiveTests {
@@ -74,6 +74,18 @@ import Testing
         expectSameToSecondOrder([input], fused: { loss($0[0].softmax(alongAxis: -1)) },
                                 composed: { loss($0[0].composedSoftmax(alongAxis: 2)) })
         #expect(input.softmax().scalars[5] == 0)
+    }
+
+    @Test func logSoftmaxMatchesComposedOpsToSecondOrder() {
+        var generator = RandomGenerator(seed: 15)
+        let input = (Tensor.randomNormal([2, 3, 11], generator: &generator) * 3).requiringGradient()
+        let probe = Tensor.randomNormal([2, 3, 11], generator: &generator)
+        func loss(_ output: Tensor) -> Tensor { (output * output * probe).sum() }
+        expectSameToSecondOrder([input], fused: { loss($0[0].logSoftmax(alongAxis: -1)) },
+                                composed: { loss($0[0].composedLogSoftmax(alongAxis: 2)) })
+        let shifted = Tensor([[1000, 1001, 1002], [1, .nan, 3]]).logSoftmax()
+        expectClose(shifted.slice(alongAxis: 0, start: 0, end: 1), Tensor([[1, 2, 3]]).logSoftmax())
+        #expect(shifted.scalars[3..<6].allSatisfy { $0.isNaN })
     }
 
     @Test func softmaxRowWithNaNIsNaNAndOtherRowsAreUntouched() {
