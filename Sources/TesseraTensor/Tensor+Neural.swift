@@ -111,13 +111,13 @@ extension Tensor {
         // Absent weight and bias act as ones and zeros, so every row takes the same vector loop.
         let scale = weight?.scalars ?? [Float](repeating: 1, count: width)
         let shift = bias?.scalars ?? [Float](repeating: 0, count: width)
-        for row in 0..<rows {
-            let x = storage.pointer + row * width, y = output.storage.pointer + row * width
-            let (mean, variance) = rowMoments(x, width)
-            let r = 1 / (variance + epsilon).squareRoot()
-            (means[row], scales[row]) = (mean, r)
-            scale.withUnsafeBufferPointer { w in
-                shift.withUnsafeBufferPointer { b in
+        scale.withUnsafeBufferPointer { w in
+            shift.withUnsafeBufferPointer { b in
+                for row in 0..<rows {
+                    let x = storage.pointer + row * width, y = output.storage.pointer + row * width
+                    let (mean, variance) = rowMoments(x, width)
+                    let r = 1 / (variance + epsilon).squareRoot()
+                    (means[row], scales[row]) = (mean, r)
                     mapRows(x, w.baseAddress!, b.baseAddress!, y, width) { x, w, b in (x - mean) * r * w + b }
                 }
             }
@@ -143,7 +143,7 @@ extension Tensor {
                 for row in 0..<rows {
                     let x = input.storage.pointer + row * width, gy = g.storage.pointer + row * width
                     let (mean, r) = (means[row], scales[row])
-                    mapRows(x, gy, w, n, width) { x, _, _ in (x - mean) * r }
+                    mapRow(x, n, width) { ($0 - mean) * r }
                     mapRows(gy, w, w, h, width) { g, w, _ in g * w }
                     if let inputGradient {
                         let meanScaled = rowDot(h, nil, width) / Float(width)
@@ -344,7 +344,7 @@ private func rowSoftmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Flo
     while c < count { peak = Swift.max(peak, x[c]); c += 1 }
     mapRow(x, y, count) { exponential($0 - peak) }
     let reciprocal = 1 / rowDot(y, nil, count)
-    mapRows(y, y, y, y, count) { y, _, _ in y * reciprocal }
+    mapRow(y, y, count) { $0 * reciprocal }
 }
 
 /// `dx = y · (g − Σ g·y)` over `count` floats: the softmax's vector–Jacobian product.
