@@ -333,10 +333,8 @@ final class RankZeroRecorder {
             var values = pending.mapValues { $0.reduce(0, +) / Double($0.count) }
             values["environment_steps"] = Double(environmentSteps)
             values["steps_per_second"] = Double(environmentSteps - stepsAtLastLog) / max(Date().timeIntervalSince(timeOfLastLog), 1e-9)
-            var target = progress.target ?? ReturnTarget()
-            values["eval_return_mean"] = target.check(recipe, environmentSteps: environmentSteps,
-                                                      elapsedSeconds: wallBefore + Date().timeIntervalSince(start), act: act)
-            progress.target = target
+            values["eval_return_mean"] = progress.checkTarget(recipe, environmentSteps: environmentSteps,
+                                                              elapsedSeconds: wallBefore + Date().timeIntervalSince(start), act: act)
             (pending, stepsAtLastLog, timeOfLastLog) = ([:], environmentSteps, Date())
             let record = MetricsRecord(step: environmentSteps, values: values)
             progress.metrics.append(record)
@@ -372,7 +370,7 @@ final class RankZeroRecorder {
         final["eval_return_mean"] = returns.reduce(0, +) / Double(returns.count)
         final["eval_return_min"] = returns.min()
         final["environment_steps"] = Double(environmentSteps)
-        final.merge((progress.target ?? ReturnTarget()).summary(recipe)) { $1 }
+        final.merge(progress.targetSummary(recipe)) { $1 }
         try run.writeSummary(steps: environmentSteps, wallSeconds: progress.wallSeconds, metrics: final,
                              extra: ["recipe": recipe.name, "task": recipe.task, "environment": recipe.environment,
                                      "checkpoint": lastCheckpoint ?? "none"])

@@ -187,6 +187,17 @@ struct ReinforcementProgress: Codable {
     var pending: [String: [Double]]?
     /// When the recipe's `evaluation.target` was reached (nil in checkpoints from before it existed).
     var target: ReturnTarget?
+
+    /// ``ReturnTarget/check(_:environmentSteps:elapsedSeconds:act:)`` on this run's target record.
+    mutating func checkTarget(_ recipe: ReinforcementRecipe, environmentSteps: Int, elapsedSeconds: Double,
+                              act: ([Float]) -> Action) -> Double? {
+        var record = target ?? ReturnTarget()
+        defer { target = record }
+        return record.check(recipe, environmentSteps: environmentSteps, elapsedSeconds: elapsedSeconds, act: act)
+    }
+
+    /// The target fields of `summary.json` (``ReturnTarget/summary(_:)``).
+    func targetSummary(_ recipe: ReinforcementRecipe) -> [String: Double] { (target ?? ReturnTarget()).summary(recipe) }
 }
 
 /// The training loop of a deep RL learner: iterate → log → checkpoint, then evaluate.
@@ -228,10 +239,9 @@ struct ReinforcementRun {
                 var values = pending.mapValues { $0.reduce(0, +) / Double($0.count) }
                 values["environment_steps"] = Double(learner.environmentSteps)
                 values["steps_per_second"] = Double(learner.environmentSteps - stepsAtLastLog) / max(Date().timeIntervalSince(timeOfLastLog), 1e-9)
-                var target = progress.target ?? ReturnTarget()
-                values["eval_return_mean"] = target.check(recipe, environmentSteps: learner.environmentSteps,
-                                                          elapsedSeconds: wallBefore + Date().timeIntervalSince(start), act: learner.act)
-                progress.target = target
+                values["eval_return_mean"] = progress.checkTarget(recipe, environmentSteps: learner.environmentSteps,
+                                                                  elapsedSeconds: wallBefore + Date().timeIntervalSince(start),
+                                                                  act: learner.act)
                 (pending, stepsAtLastLog, timeOfLastLog) = ([:], learner.environmentSteps, Date())
                 let record = MetricsRecord(step: learner.environmentSteps, values: values)
                 progress.metrics.append(record)
@@ -255,7 +265,7 @@ struct ReinforcementRun {
         final["eval_return_mean"] = returns.reduce(0, +) / Double(returns.count)
         final["eval_return_min"] = returns.min()
         final["environment_steps"] = Double(learner.environmentSteps)
-        final.merge((progress.target ?? ReturnTarget()).summary(recipe)) { $1 }
+        final.merge(progress.targetSummary(recipe)) { $1 }
         try run.writeSummary(steps: learner.environmentSteps, wallSeconds: progress.wallSeconds, metrics: final,
                              extra: ["recipe": recipe.name, "task": recipe.task, "environment": recipe.environment,
                                      "checkpoint": lastCheckpoint ?? "none"])
