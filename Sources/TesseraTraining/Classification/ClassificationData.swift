@@ -71,11 +71,3 @@ public struct ClassificationData {
     }
 }
 
-/// The `derived(stream:)` numbers of the run's random streams, so each use of the recipe's seed
-/// draws from its own stream and adding one never shifts another.
-public enum RandomStreams {
-    public static let data: UInt64 = 1
-    public static let initialization: UInt64 = 2
-    public static let shuffling: UInt64 = 3
-    public static let dropout: UInt64 = 4
-}

@@ -4,26 +4,6 @@ import TesseraData
 import TesseraNN
 import TesseraTensor
 
-/// Where a run starts from.
-public enum ResumeRequest: Equatable {
-    /// A fresh run (existing checkpoints in the run directory are left alone and overwritten by step).
-    case none
-    /// The newest checkpoint in the run directory that verifies; a fresh run when there is none.
-    case automatic
-    /// This checkpoint file.
-    case path(String)
-}
-
-/// What a finished (or interrupted) run reports.
-public struct TrainingResult {
-    public let steps: Int
-    public let wallSeconds: Double
-    public let finalMetrics: [String: Double]
-    /// Set when the run stopped early on SIGINT/SIGTERM (after saving a checkpoint).
-    public let interruptedBy: String?
-    public let checkpointPath: String?
-}
-
 /// Trains a classifier from a recipe: the loop reads batch → forward → loss → backward →
 /// (average gradients across processes) → clip → optimizer step, with evaluation, logging and
 /// checkpoints at the recipe's intervals. Deterministic: the recipe's seed fixes every stream, and

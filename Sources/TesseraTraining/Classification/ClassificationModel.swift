@@ -64,39 +64,3 @@ public func makeClassifier(_ section: ModelSection, inputShape: [Int], classCoun
     }
 }
 
-/// Builds the optimizer a recipe's `optimizer` section describes.
-public func makeOptimizer(_ section: OptimizerSection, parameters: [(name: String, parameter: Tensor)]) -> any Optimizer {
-    switch section.kind {
-    case .sgd:
-        return SGD(parameters: parameters, learningRate: section.learningRate, momentum: section.momentum,
-                   nesterov: section.nesterov, weightDecay: section.weightDecay)
-    case .adam:
-        return Adam(parameters: parameters, learningRate: section.learningRate, beta1: section.beta1, beta2: section.beta2,
-                    epsilon: section.epsilon, weightDecay: section.weightDecay)
-    case .adamw:
-        return AdamW(parameters: parameters, learningRate: section.learningRate, beta1: section.beta1, beta2: section.beta2,
-                     epsilon: section.epsilon, weightDecay: section.weightDecay)
-    case .rmsprop:
-        return RMSprop(parameters: parameters, learningRate: section.learningRate, epsilon: section.epsilon,
-                       weightDecay: section.weightDecay, momentum: section.momentum)
-    case .lars:
-        return LARS(parameters: parameters, learningRate: section.learningRate, momentum: section.momentum,
-                    weightDecay: section.weightDecay)
-    }
-}
-
-/// Builds the learning-rate schedule of a recipe over `totalSteps`.
-public func makeSchedule(_ section: ScheduleSection, learningRate: Float, totalSteps: Int) -> any LearningRateSchedule {
-    switch section.kind {
-    case .constant:
-        return ConstantSchedule(learningRate: learningRate)
-    case .step:
-        return StepDecaySchedule(baseLearningRate: learningRate, stepSize: section.stepSize, decayFactor: section.gamma)
-    case .linear:
-        return LinearSchedule(baseLearningRate: learningRate, warmupSteps: section.warmupSteps, totalSteps: totalSteps,
-                              finalLearningRate: section.minimumLearningRate)
-    case .cosine:
-        return CosineSchedule(baseLearningRate: learningRate, warmupSteps: section.warmupSteps, totalSteps: totalSteps,
-                              finalLearningRate: section.minimumLearningRate)
-    }
-}
