@@ -29,13 +29,14 @@ let libraries: [Target] = [
     .target(name: "TesseraDistributed", dependencies: ["CMPI", "TesseraTensor"]),
     .target(name: "TesseraTransformers", dependencies: ["TesseraTensor", "TesseraNN"]),
     .target(name: "TesseraReinforcement", dependencies: ["TesseraTensor", "TesseraNN"]),
+    .target(name: "TesseraGraph", dependencies: ["TesseraTensor", "TesseraNN"], resources: [.copy("Resources")]),
     // Fixture loading and tolerance checks shared by the test targets.
     .target(name: "TesseraTestSupport", dependencies: ["TesseraTensor"]),
     .target(
         name: "TesseraTraining",
         dependencies: [
             "TesseraTensor", "TesseraNN", "TesseraData", "TesseraConfig", "TesseraCheckpoint", "TesseraDistributed",
-            "TesseraTransformers", "TesseraReinforcement",
+            "TesseraTransformers", "TesseraReinforcement", "TesseraGraph",
         ]),
 ]
 
@@ -55,7 +56,7 @@ let executables: [Target] = [
     .executableTarget(name: "TesseraMPISelfTest", dependencies: ["TesseraDistributed"]),
     .executableTarget(
         name: "TesseraBench",
-        dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraCheckpoint", "TesseraDistributed", "TesseraTransformers", "TesseraReinforcement"]),
+        dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraCheckpoint", "TesseraDistributed", "TesseraTransformers", "TesseraReinforcement", "TesseraGraph"]),
 ]
 
 // MARK: - Tests
@@ -69,6 +70,7 @@ let tests: [Target] = [
     .testTarget(name: "TesseraDistributedTests", dependencies: ["TesseraDistributed", "TesseraNN"]),
     .testTarget(name: "TesseraTransformersTests", dependencies: ["TesseraTransformers", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraReinforcementTests", dependencies: ["TesseraReinforcement", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "TesseraGraphTests", dependencies: ["TesseraGraph", "TesseraTestSupport"]),
     .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining", "TesseraCheckpoint", "TesseraConfig",
                                                          "TesseraDistributed", "TesseraReinforcement", "TesseraTensor"]),
 ]

@@ -69,6 +69,27 @@ extension Tensor {
         return self
     }
 
+    /// A differentiable operation defined outside the tensor core: `output`'s values with
+    /// `backward` as the rule that maps the output's gradient to one gradient per input (`nil`
+    /// where an input gets none). For layers whose forward pass is not a composition of recorded
+    /// ops, such as a fixed-point iteration differentiated implicitly or an ODE solve
+    /// differentiated by the adjoint method. The result shares `output`'s storage; `output`'s own
+    /// graph, if any, is cut off.
+    public static func customOperation(_ name: String, output: Tensor, inputs: [Tensor],
+                                       backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+        let result = output.detached()
+        return result.recorded(name, inputs: inputs) { gradient in
+            let gradients = backward(gradient)
+            check(gradients.count == inputs.count, name, "the backward rule returned \(gradients.count) gradients for \(inputs.count) inputs")
+            for (input, gradient) in zip(inputs, gradients) {
+                if let gradient {
+                    check(gradient.shape == input.shape, name, "a gradient of shape \(gradient.shape) for an input of shape \(input.shape)")
+                }
+            }
+            return gradients
+        }
+    }
+
     /// The name of the operation that produced this tensor (`nil` for leaves).
     public var operationName: String? { gradientNode?.operation }
 }

@@ -1,6 +1,6 @@
 import CBLAS
 
-/// The one file that calls OpenBLAS.
+/// The one file that calls OpenBLAS (and the LAPACK routines it carries).
 public enum BLAS {
     /// `C = alpha · op(A) · op(B) + beta · C`, row-major; `op` transposes when the flag is set,
     /// so transposed operands are never copied.
@@ -20,6 +20,29 @@ public enum BLAS {
     @inline(__always)
     public static func saxpy(count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         cblas_saxpy(Int32(count), alpha, x, 1, y, 1)
+    }
+
+    /// The eigenvalues (ascending) and orthonormal eigenvectors of the symmetric `n × n` matrix
+    /// `matrix` (row-major; only its lower triangle is read), by LAPACK's divide-and-conquer
+    /// `ssyevd`. Eigenvector `j` is column `j` of the returned row-major `n × n` matrix. Returns
+    /// `nil` when LAPACK reports that the algorithm failed to converge.
+    public static func symmetricEigendecomposition(_ matrix: [Float], n: Int) -> (values: [Float], vectors: [Float])? {
+        precondition(matrix.count == n * n, "symmetricEigendecomposition: \(matrix.count) elements for a \(n) × \(n) matrix")
+        if n == 0 { return ([], []) }
+        // Row-major lower triangle = column-major upper triangle; the eigenvectors come back as
+        // columns of a column-major matrix, i.e. rows of the row-major buffer, so transpose at the end.
+        var a = matrix, values = [Float](repeating: 0, count: n)
+        var size = Int32(n), info: Int32 = 0
+        var workSize: Float = 0, integerWorkSize: Int32 = 0, query: Int32 = -1
+        ssyevd_("V", "U", &size, &a, &size, &values, &workSize, &query, &integerWorkSize, &query, &info)
+        guard info == 0 else { return nil }
+        var lwork = Int32(workSize), liwork = integerWorkSize
+        var work = [Float](repeating: 0, count: Int(lwork)), integerWork = [Int32](repeating: 0, count: Int(liwork))
+        ssyevd_("V", "U", &size, &a, &size, &values, &work, &lwork, &integerWork, &liwork, &info)
+        guard info == 0 else { return nil }
+        var vectors = [Float](repeating: 0, count: n * n)
+        for column in 0..<n { for row in 0..<n { vectors[row * n + column] = a[column * n + row] } }
+        return (values, vectors)
     }
 
     /// The name of the kernel family OpenBLAS chose at load time (e.g. `SkylakeX`, `Prescott`).
