@@ -54,7 +54,7 @@ public enum DistributedRun {
             let decoded = try recipe.decode(TransformerRecipe.self)
             if weights != nil { throw TrainingError("--weights loads classification models; transformer recipes start from their seed or --resume") }
             return RankRun(name: decoded.name, distributed: decoded.distributed, train: { collective, directory, resume, showProgress in
-                let trainer = try TransformerTrainer(recipe: decoded, recipeYAML: yaml, runDirectory: directory,
+                let trainer = try StepTrainer(recipe: decoded, recipeYAML: yaml, runDirectory: directory,
                                                      collective: collective, showProgress: showProgress)
                 return try trainer.train(resume: resume)
             }, headline: TransformerTasks.headline)

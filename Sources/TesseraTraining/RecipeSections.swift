@@ -168,3 +168,43 @@ public func makeSchedule(_ section: ScheduleSection, learningRate: Float, totalS
                               finalLearningRate: section.minimumLearningRate)
     }
 }
+
+/// How long a step-trained recipe (transformers, graphs) trains, and how often it logs, evaluates
+/// and saves.
+public struct StepTrainingSection: Decodable, RecipeValidatable {
+    /// Optimisation steps.
+    public var steps: Int
+    /// Steps between log lines and `metrics.jsonl` records.
+    public var logEvery: Int
+    /// Steps between held-out evaluations (0: only at the end).
+    public var evaluateEvery: Int
+    /// Steps between checkpoints (0: only at the end).
+    public var checkpointEvery: Int
+    /// Step checkpoints kept (the best by the task's accuracy is kept besides).
+    public var keepCheckpoints: Int
+    /// Largest global gradient norm before clipping (0: no clipping). Transformers usually clip at 1 (the default).
+    public var gradientClipNorm: Float
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case steps, logEvery, evaluateEvery, checkpointEvery, keepCheckpoints, gradientClipNorm
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        steps = try container.decode(Int.self, forKey: .steps)
+        logEvery = try container.decodeIfPresent(Int.self, forKey: .logEvery) ?? 50
+        evaluateEvery = try container.decodeIfPresent(Int.self, forKey: .evaluateEvery) ?? 0
+        checkpointEvery = try container.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? 0
+        keepCheckpoints = try container.decodeIfPresent(Int.self, forKey: .keepCheckpoints) ?? 3
+        gradientClipNorm = try container.decodeIfPresent(Float.self, forKey: .gradientClipNorm) ?? 1
+    }
+
+    public func validate(_ check: RecipeValidator) throws {
+        try check.positive("steps", steps)
+        try check.positive("logEvery", logEvery)
+        try check.nonNegative("evaluateEvery", evaluateEvery)
+        try check.nonNegative("checkpointEvery", checkpointEvery)
+        try check.positive("keepCheckpoints", keepCheckpoints)
+        try check.nonNegative("gradientClipNorm", gradientClipNorm)
+    }
+}

@@ -74,7 +74,7 @@ import TesseraTraining
         return try onThreads(processes) { rank in
             let collective = processes == 1 ? nil
                 : CommunicatorCollective(communicator: group[rank], settings: recipe.distributed)
-            let trainer = try TransformerTrainer(recipe: recipe, recipeYAML: canonical,
+            let trainer = try StepTrainer(recipe: recipe, recipeYAML: canonical,
                                                  runDirectory: try RunDirectory(path: directories[rank].path),
                                                  collective: collective, showProgress: false)
             let result = try trainer.train(resume: rank == 0 ? resume : .none)
@@ -109,7 +109,7 @@ import TesseraTraining
         let ranks = try Self.train(yaml, processes: 2, overrides: sgd)
         defer { Self.remove(ranks) }
         let (initialRecipe, _) = try Self.decode(yaml, overrides: sgd)
-        let untrained = try TransformerTrainer(recipe: initialRecipe, recipeYAML: yaml,
+        let untrained = try StepTrainer(recipe: initialRecipe, recipeYAML: yaml,
                                                runDirectory: try RunDirectory(path: ranks[0].directory.appendingPathComponent("untrained").path),
                                                showProgress: false)
 
@@ -179,7 +179,7 @@ import TesseraTraining
         defer { try? FileManager.default.removeItem(at: directory) }
         let communicator = LocalCommunicator.group(size: 2)[0]
         do {
-            _ = try TransformerTrainer(recipe: recipe, recipeYAML: yaml, runDirectory: try RunDirectory(path: directory.path),
+            _ = try StepTrainer(recipe: recipe, recipeYAML: yaml, runDirectory: try RunDirectory(path: directory.path),
                                        collective: CommunicatorCollective(communicator: communicator, settings: recipe.distributed),
                                        showProgress: false)
             Issue.record("a global batch of 1 cannot be shared by 2 processes")

@@ -21,7 +21,7 @@ import TesseraTransformers
 /// optimizer: {kind: adamw, learningRate: 0.001}
 /// training: {steps: 2000}
 /// ```
-public struct TransformerRecipe: Decodable, RecipeValidatable {
+public struct TransformerRecipe: StepRecipe, Decodable, RecipeValidatable {
     /// One of ``TransformerTasks/taskNames``.
     public var task: String
     /// Names the run directory (`runs/<name>`) and the checkpoints.
@@ -32,7 +32,7 @@ public struct TransformerRecipe: Decodable, RecipeValidatable {
     public var model: TransformerModelSection
     public var optimizer: OptimizerSection
     public var schedule: ScheduleSection
-    public var training: TransformerTrainingSection
+    public var training: StepTrainingSection
     /// Gradient buckets and collective timeouts when several processes train (`tessera train --np N`).
     /// Only rank 0 evaluates while the others wait in the next step's first collective, so
     /// `collectiveTimeoutSeconds` (120 s) must outlast one evaluation (about 0.2 s for the reversal recipe).
@@ -51,7 +51,7 @@ public struct TransformerRecipe: Decodable, RecipeValidatable {
         model = try container.decode(TransformerModelSection.self, forKey: .model)
         optimizer = try container.decode(OptimizerSection.self, forKey: .optimizer)
         schedule = try container.decodeIfPresent(ScheduleSection.self, forKey: .schedule) ?? ScheduleSection()
-        training = try container.decode(TransformerTrainingSection.self, forKey: .training)
+        training = try container.decode(StepTrainingSection.self, forKey: .training)
         distributed = try container.decodeIfPresent(DistributedSection.self, forKey: .distributed) ?? DistributedSection()
     }
 
@@ -204,44 +204,5 @@ public struct TransformerModelSection: Decodable, RecipeValidatable {
         try check.that(decoderLayerCount.map { $0 > 0 } ?? true, "decoderLayerCount", "must be positive")
         try check.range("dropout", dropout, 0...0.9)
         try check.positive("patchSize", patchSize)
-    }
-}
-
-/// How long to train, and how often to log, evaluate and save.
-public struct TransformerTrainingSection: Decodable, RecipeValidatable {
-    /// Optimisation steps.
-    public var steps: Int
-    /// Steps between log lines and `metrics.jsonl` records.
-    public var logEvery: Int
-    /// Steps between held-out evaluations (0: only at the end).
-    public var evaluateEvery: Int
-    /// Steps between checkpoints (0: only at the end).
-    public var checkpointEvery: Int
-    /// Step checkpoints kept (the best by the task's accuracy is kept besides).
-    public var keepCheckpoints: Int
-    /// Largest global gradient norm before clipping (0: no clipping). Transformers usually clip at 1.
-    public var gradientClipNorm: Float
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case steps, logEvery, evaluateEvery, checkpointEvery, keepCheckpoints, gradientClipNorm
-    }
-
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        steps = try container.decode(Int.self, forKey: .steps)
-        logEvery = try container.decodeIfPresent(Int.self, forKey: .logEvery) ?? 50
-        evaluateEvery = try container.decodeIfPresent(Int.self, forKey: .evaluateEvery) ?? 0
-        checkpointEvery = try container.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? 0
-        keepCheckpoints = try container.decodeIfPresent(Int.self, forKey: .keepCheckpoints) ?? 3
-        gradientClipNorm = try container.decodeIfPresent(Float.self, forKey: .gradientClipNorm) ?? 1
-    }
-
-    public func validate(_ check: RecipeValidator) throws {
-        try check.positive("steps", steps)
-        try check.positive("logEvery", logEvery)
-        try check.nonNegative("evaluateEvery", evaluateEvery)
-        try check.nonNegative("checkpointEvery", checkpointEvery)
-        try check.positive("keepCheckpoints", keepCheckpoints)
-        try check.nonNegative("gradientClipNorm", gradientClipNorm)
     }
 }

@@ -31,7 +31,7 @@ public enum TransformerTasks {
     public static func train(recipe: Recipe, recipeFile: String, runDirectory: RunDirectory, resume: ResumeRequest,
                              showProgress: Bool) throws -> TrainingResult {
         let decoded = try recipe.decode(TransformerRecipe.self)
-        let trainer = try TransformerTrainer(recipe: decoded, recipeYAML: try recipe.canonicalYAML(), runDirectory: runDirectory,
+        let trainer = try StepTrainer(recipe: decoded, recipeYAML: try recipe.canonicalYAML(), runDirectory: runDirectory,
                                              showProgress: showProgress)
         return try trainer.train(resume: resume)
     }

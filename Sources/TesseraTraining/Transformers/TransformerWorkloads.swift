@@ -4,75 +4,9 @@ import TesseraNN
 import TesseraTensor
 import TesseraTransformers
 
-/// What the transformer trainer needs from a task: the model, the loss of step `s`'s batch (a
-/// pure function of the seed and `s`, so a resumed run sees the same batches, whatever the number
-/// of processes), and a held-out evaluation. One conformer per task, each building its model from
-/// the recipe.
-protocol TransformerWorkload: AnyObject {
-    var model: any Module { get }
-    /// This shard's part of the mean loss of step `step`'s global batch, with its graph: the
-    /// shard's summed loss divided by what the global batch's mean divides by (its examples, or
-    /// its counted tokens when padding or masking leaves some out), so the parts of all shards add
-    /// up to the global mean exactly. Also the number of examples in the shard.
-    func trainingLoss(step: Int, shard: BatchShard) -> (loss: Tensor, examples: Int)
-    /// Held-out metrics, in evaluation mode, without gradients.
-    func evaluate() -> [String: Double]
-    /// The metric whose best value marks the best checkpoint (higher is better).
-    var primaryMetric: String { get }
-    /// Extra checkpoint metadata (the tokenizer), so generation needs only the checkpoint.
-    var metadata: [String: String] { get }
-}
-
-/// The rows of every global batch that one of several processes trains on: rank r of W takes
-/// rows `r·B/W ..< (r+1)·B/W` of a batch of B, so shard sizes differ by at most one row when W
-/// does not divide B (the loss weighting stays exact: see ``TransformerWorkload/trainingLoss(step:shard:)``).
-struct BatchShard: Equatable, Sendable {
-    let rank: Int
-    let worldSize: Int
-
-    init(rank: Int, worldSize: Int) {
-        precondition(worldSize >= 1 && (0..<worldSize).contains(rank), "BatchShard: rank \(rank) of \(worldSize)")
-        self.rank = rank
-        self.worldSize = worldSize
-    }
-
-    /// This shard's rows of a global batch of `batchSize`.
-    func rows(of batchSize: Int) -> Range<Int> {
-        (rank * batchSize / worldSize)..<((rank + 1) * batchSize / worldSize)
-    }
-
-    /// This shard's rows of `batch` (rows along axis 0).
-    func rows(_ batch: Tensor) -> Tensor {
-        let range = rows(of: batch.shape[0])
-        return batch.slice(alongAxis: 0, start: range.lowerBound, end: range.upperBound)
-    }
-}
-
-/// The shard's part of the global batch's mean cross entropy: the shard's summed cross entropy
-/// over `countedTargets`, the global batch's number of targets that count (not `ignoreIndex`).
-/// A global batch with nothing to predict contributes nothing.
-func crossEntropyShare(logits: Tensor, targets: Tensor, ignoreIndex: Float? = nil, countedTargets: Int) -> Tensor {
-    crossEntropy(logits: logits, targets: targets, ignoreIndex: ignoreIndex, reduction: .sum) / Float(max(countedTargets, 1))
-}
-
-/// The targets of `targets` other than `ignoreIndex`.
-func countedTargets(_ targets: Tensor, ignoreIndex: Float) -> Int {
-    targets.scalars.reduce(0) { count, target in target == ignoreIndex ? count : count + 1 }
-}
-
-/// The generator of step `step`'s batch: its own stream of the recipe's seed.
-func batchGenerator(seed: UInt64, step: Int) -> RandomGenerator {
-    RandomGenerator(seed: seed).derived(stream: RandomStreams.data).derived(stream: UInt64(step))
-}
-
-/// Held-out examples come from a stream no training step uses.
-func evaluationGenerator(seed: UInt64) -> RandomGenerator {
-    RandomGenerator(seed: seed).derived(stream: RandomStreams.data).derived(stream: UInt64.max)
-}
-
 // MARK: - Sequence to sequence
 
-final class SequenceToSequenceWorkload: TransformerWorkload {
+final class SequenceToSequenceWorkload: StepWorkload {
     let recipe: TransformerRecipe
     let task: SequenceTask
     let network: EncoderDecoder
@@ -140,7 +74,7 @@ final class SequenceToSequenceWorkload: TransformerWorkload {
 
 // MARK: - GPT on addition
 
-final class AdditionWorkload: TransformerWorkload {
+final class AdditionWorkload: StepWorkload {
     let recipe: TransformerRecipe
     let task: AdditionTask
     let network: GPT
@@ -287,7 +221,7 @@ struct TokenizedCorpus {
 
 // MARK: - GPT on the corpus
 
-final class CorpusLanguageModelWorkload: TransformerWorkload {
+final class CorpusLanguageModelWorkload: StepWorkload {
     let recipe: TransformerRecipe
     let corpus: TokenizedCorpus
     let network: GPT
@@ -339,7 +273,7 @@ final class CorpusLanguageModelWorkload: TransformerWorkload {
 
 // MARK: - Masked language model on the corpus
 
-final class MaskedLanguageModelWorkload: TransformerWorkload {
+final class MaskedLanguageModelWorkload: StepWorkload {
     let recipe: TransformerRecipe
     let corpus: TokenizedCorpus
     let network: MaskedLanguageModel
@@ -404,7 +338,7 @@ final class MaskedLanguageModelWorkload: TransformerWorkload {
 
 // MARK: - ViT on digits
 
-final class VisionTransformerWorkload: TransformerWorkload {
+final class VisionTransformerWorkload: StepWorkload {
     let recipe: TransformerRecipe
     let split: DatasetSplit
     let network: VisionTransformer
@@ -450,7 +384,7 @@ final class VisionTransformerWorkload: TransformerWorkload {
 }
 
 /// The workload a recipe's task names.
-func makeTransformerWorkload(_ recipe: TransformerRecipe, generator: inout RandomGenerator) throws -> any TransformerWorkload {
+func makeTransformerWorkload(_ recipe: TransformerRecipe, generator: inout RandomGenerator) throws -> any StepWorkload {
     switch (recipe.task, recipe.data.source) {
     case ("sequence-to-sequence", _): return SequenceToSequenceWorkload(recipe, generator: &generator)
     case ("language-model", .addition): return AdditionWorkload(recipe, generator: &generator)
