@@ -44,4 +44,12 @@ check configs/rl-impala-cartpole.yaml eval_return_mean 475 --np 3
 check configs/rl-ddppo-cartpole.yaml eval_return_mean 475 --np 2
 check configs/rl-ppo-acrobot.yaml eval_return_mean -100
 check configs/rl-ppo-pendulum.yaml eval_return_mean -250
+# Graph networks (issue 11).
+check configs/graph-karate.yaml test_accuracy 0.9
+check configs/graph-citation-gcn.yaml test_accuracy 0.8
+check configs/graph-citation-gat.yaml test_accuracy 0.8
+check configs/graph-cycles-gin.yaml test_accuracy 0.95
+check configs/graph-citation-contraction.yaml test_accuracy 0.7
+check configs/graph-karate.yaml test_accuracy 0.9 --np 2
+check configs/graph-cycles-gin.yaml test_accuracy 0.95 --np 2
 exit $status

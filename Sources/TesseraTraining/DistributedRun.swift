@@ -58,8 +58,16 @@ public enum DistributedRun {
                                                      collective: collective, showProgress: showProgress)
                 return try trainer.train(resume: resume)
             }, headline: TransformerTasks.headline)
+        case GraphTasks.taskName:
+            let decoded = try recipe.decode(GraphRecipe.self)
+            if weights != nil { throw TrainingError("--weights loads classification models; graph recipes start from their seed or --resume") }
+            return RankRun(name: decoded.name, distributed: decoded.distributed, train: { collective, directory, resume, showProgress in
+                let trainer = try StepTrainer(recipe: decoded, recipeYAML: yaml, recipeFile: recipeFile, runDirectory: directory,
+                                              collective: collective, showProgress: showProgress)
+                return try trainer.train(resume: resume)
+            }, headline: GraphTasks.headline)
         default:
-            let known = ["classification"] + TransformerTasks.taskNames + ActorLearnerRun.taskNames
+            let known = ["classification"] + TransformerTasks.taskNames + [GraphTasks.taskName] + ActorLearnerRun.taskNames
             throw TrainingError("\(recipeFile): task '\(task)' does not train with several processes (these do: \(known.joined(separator: ", "))); train it without --np")
         }
     }
