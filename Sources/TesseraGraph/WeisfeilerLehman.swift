@@ -28,16 +28,18 @@
 /// connected, the other not), yet every node of both is a node of degree 2 whose neighbours have
 /// degree 2, and so on forever: the first round splits nothing, and the verdict is
 /// `.possiblyIsomorphic(rounds: 1)`. The same holds for any two regular graphs of one degree and
-/// one size. "Possibly isomorphic" is only that; the converse direction is the sound one.
+/// one size. Only "not isomorphic" is a certainty; "possibly isomorphic" is no more than it says.
 ///
-/// **Where the course notes are loose.** They end the test with "same representation →
-/// isomorphic"; it is "possibly isomorphic" (the triangles above). They say nodes with "the same
-/// label and same number of neighbours" get the same new label; it is the same label and the same
-/// *multiset of neighbour labels* (in round 2 a degree-2 node between two leaves and one between
-/// two degree-3 nodes have the same colour and as many neighbours, and are told apart). They stop when "the labels did not differ from the last iteration (at
-/// least one of the two graphs)": compressed labels are fresh numbers every round, so what must
-/// stop changing is the partition they induce, and of the two graphs together; with a shared table
-/// and equal histograms both graphs split in step anyway.
+/// **Where the course notes are loose.** Their Weisfeiler–Lehman section ends the test with "same
+/// representation → isomorphic"; it is "possibly isomorphic" (the triangles above). It says nodes
+/// with "the same label and same number of neighbours" get the same new label; it is the same
+/// label and the same *multiset of neighbour labels* (in round 2, a degree-2 node between two
+/// leaves and one between two degree-3 nodes have the same colour and as many neighbours, and are
+/// told apart). It stops when "the labels of the graph nodes did not differ from the last
+/// iteration (at least one of the two graphs)": compressed labels are fresh numbers every round,
+/// so what must stop changing is the partition they induce, taken over both graphs together (with
+/// a shared table and equal histograms the two split in step anyway), and it leaves out the early
+/// stop at the first round whose histograms differ.
 ///
 /// **The hash.** ``hash(_:iterations:usingNodeLabels:)`` colours one graph with a fixed 64-bit mix
 /// of the same pairs instead of a table, so hashes of different graphs and runs compare, and
@@ -52,7 +54,8 @@
 ///
 /// On `n`-node graphs the joint test ends within `n` rounds: while the histograms agree every
 /// class holds nodes of both graphs, so there are at most `n` classes, and each round before the
-/// last adds at least one. networkx's hash with `iterations = n` therefore sees every difference the test sees.
+/// last adds at least one. networkx's hash with `iterations = n` therefore sees every difference
+/// the test sees.
 public struct WeisfeilerLehman {
     public enum Verdict: Equatable, Sendable {
         /// The colour histograms first differ after `round` rounds (0: the initial colours already
