@@ -17,6 +17,14 @@ The pairs, in this order:
   - pairs with different node counts (the initial colouring separates them).
 
 `trianglesHexagon.*` repeats the triangles-against-6-cycle pair under a name of its own.
+
+`labelled<k>.*` pairs also carry node labels 0-2 (`labelled<k>.a.labels`, [n]), the initial colours:
+their `wl_equal` is networkx's hash with `node_attr="label"` (which refines from the labels, not the
+degrees, for `iterations = n` rounds) and `isomorphic` asks for an isomorphism that keeps labels.
+Single-digit labels matter: networkx joins label strings without a separator, and only after its
+first round are they fixed-length hashes. The pairs: random labellings of one G(n, p) graph, a
+labelled graph and a renumbered copy, regular pairs (unseparable unlabelled) with random labels,
+and regular pairs with one label on every node.
 """
 import random
 import warnings
@@ -43,7 +51,7 @@ def relabelled(rng, graph):
     edges = list(copy.edges)
     rng.shuffle(edges)
     result = nx.Graph()
-    result.add_nodes_from(range(graph.number_of_nodes()))
+    result.add_nodes_from(sorted(copy.nodes(data=True)))
     result.add_edges_from(edges)
     return result
 
@@ -70,20 +78,30 @@ def regular_pair(rng):
             nx.random_regular_graph(degree, n, seed=rng.randrange(2**31)))
 
 
-def add_pair(writer, key, a, b):
+def label_randomly(rng, graph):
+    graph = graph.copy()
+    nx.set_node_attributes(graph, {node: rng.randint(0, 2) for node in graph}, "label")
+    return graph
+
+
+def add_pair(writer, key, a, b, labelled=False):
     iterations = max(a.number_of_nodes(), b.number_of_nodes())
+    node_attr = "label" if labelled else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # networkx 3.5's note that unlabelled hashes changed
-        equal = (nx.weisfeiler_lehman_graph_hash(a, iterations=iterations)
-                 == nx.weisfeiler_lehman_graph_hash(b, iterations=iterations))
+        equal = (nx.weisfeiler_lehman_graph_hash(a, node_attr=node_attr, iterations=iterations)
+                 == nx.weisfeiler_lehman_graph_hash(b, node_attr=node_attr, iterations=iterations))
     for side, graph in (("a", a), ("b", b)):
         assert sorted(graph.nodes) == list(range(graph.number_of_nodes()))
         assert nx.number_of_selfloops(graph) == 0
         edges = [list(edge) for edge in graph.edges]
         writer.add(f"{key}.{side}.nodes", [graph.number_of_nodes()])
         writer.add(f"{key}.{side}.edges", np.array(edges).reshape(-1, 2))
+        if labelled:
+            writer.add(f"{key}.{side}.labels", [graph.nodes[node]["label"] for node in range(graph.number_of_nodes())])
+    same_label = (lambda x, y: x["label"] == y["label"]) if labelled else None
     writer.add(f"{key}.wl_equal", [1 if equal else 0])
-    writer.add(f"{key}.isomorphic", [1 if nx.is_isomorphic(a, b) else 0])
+    writer.add(f"{key}.isomorphic", [1 if nx.is_isomorphic(a, b, node_match=same_label) else 0])
 
 
 def main():
@@ -109,6 +127,24 @@ def main():
         add_pair(writer, f"pair{k}", a, b)
     # The classic failure once more under its own name, for the test that pins it.
     add_pair(writer, "trianglesHexagon", triangles, nx.cycle_graph(6))
+    labelled = []
+    for _ in range(20):
+        graph = gnp(rng)
+        labelled.append((label_randomly(rng, graph), label_randomly(rng, graph)))
+    for _ in range(20):
+        graph = label_randomly(rng, gnp(rng))
+        labelled.append((graph, relabelled(rng, graph)))
+    for _ in range(20):
+        a, b = regular_pair(rng)
+        labelled.append((label_randomly(rng, a), label_randomly(rng, b)))
+    # One label on every node of a regular pair: labels that cannot help, so 1-WL still cannot separate.
+    for _ in range(5):
+        a, b = regular_pair(rng)
+        nx.set_node_attributes(a, 1, "label")
+        nx.set_node_attributes(b, 1, "label")
+        labelled.append((a, b))
+    for k, (a, b) in enumerate(labelled):
+        add_pair(writer, f"labelled{k}", a, b, labelled=True)
     writer.write()
 
 

@@ -3,8 +3,9 @@ import TesseraTensor
 @testable import TesseraGraph
 
 /// 1-WL against networkx (`wl.json`, written by `Tests/Fixtures/fixtures_wl.py`): 300 pairs of random,
-/// relabelled, regular, one-edge-apart and differently sized graphs, each with networkx's hash
-/// equality at `iterations = n` and `nx.is_isomorphic` as ground truth.
+/// relabelled, regular, one-edge-apart and differently sized graphs, and 65 pairs whose node labels
+/// are the initial colours, each with networkx's hash equality at `iterations = n` and
+/// `nx.is_isomorphic` (keeping labels) as ground truth.
 @Suite struct WeisfeilerLehmanTests {
     struct Pair {
         let key: String
@@ -12,53 +13,67 @@ import TesseraTensor
         let second: Graph
         let hashesEqual: Bool
         let isomorphic: Bool
+        /// Whether the nodes carry labels that start the refinement.
+        var labelled: Bool { first.nodeLabels != nil }
     }
 
-    static func pair(_ key: String, in fixture: Fixture) throws -> Pair {
+    /// `keys`: the fixture's keys, gathered once (``Fixture/keys`` sorts them on every call).
+    static func pair(_ key: String, in fixture: Fixture, keys: Set<String>) throws -> Pair {
         func graph(_ side: String) throws -> Graph {
             let nodes = Int(try fixture.values("\(key).\(side).nodes").data[0])
             let edges = try fixture.rows("\(key).\(side).edges").map { (Int($0[0]), Int($0[1])) }
-            return try Graph(nodeCount: nodes, edges: edges, name: "\(key).\(side)")
+            let labels = keys.contains("\(key).\(side).labels")
+                ? try fixture.values("\(key).\(side).labels").data.map { Int($0) } : nil
+            return try Graph(nodeCount: nodes, edges: edges, nodeLabels: labels, name: "\(key).\(side)")
         }
         return Pair(key: key, first: try graph("a"), second: try graph("b"),
                     hashesEqual: try fixture.values("\(key).wl_equal").data[0] == 1,
                     isomorphic: try fixture.values("\(key).isomorphic").data[0] == 1)
     }
 
-    static func pairs() throws -> [Pair] {
+    /// The `pair<k>` (unlabelled) or `labelled<k>` pairs.
+    static func pairs(_ prefix: String) throws -> [Pair] {
         let fixture = try Fixture("wl")
-        let keys = fixture.keys.filter { $0.hasPrefix("pair") && $0.hasSuffix(".wl_equal") }.map { String($0.dropLast(".wl_equal".count)) }
-        return try keys.map { try pair($0, in: fixture) }
+        let keys = Set(fixture.keys)
+        let pairKeys = keys.filter { $0.hasPrefix(prefix) && $0.hasSuffix(".wl_equal") }.map { String($0.dropLast(".wl_equal".count)) }
+        return try pairKeys.sorted().map { try pair($0, in: fixture, keys: keys) }
     }
 
-    @Test func theFixtureHoldsEveryKindOfPair() throws {
-        let pairs = try Self.pairs()
-        #expect(pairs.count == 300)
+    static let groups = ["pair", "labelled"]
+
+    @Test(arguments: groups)
+    func theFixtureHoldsEveryKindOfPair(_ group: String) throws {
+        let pairs = try Self.pairs(group)
+        #expect(pairs.count == (group == "pair" ? 300 : 65))
+        #expect(pairs.allSatisfy { $0.labelled == (group == "labelled") })
         #expect(pairs.contains { $0.isomorphic }, "isomorphic pairs")
         #expect(pairs.contains { !$0.hashesEqual }, "pairs networkx separates")
         #expect(pairs.contains { $0.hashesEqual && !$0.isomorphic }, "pairs 1-WL cannot separate")
     }
 
-    @Test func theVerdictAgreesWithNetworkxHashEqualityOnEveryPair() throws {
-        for pair in try Self.pairs() {
-            let result = try WeisfeilerLehman(pair.first, pair.second)
+    @Test(arguments: groups)
+    func theVerdictAgreesWithNetworkxHashEqualityOnEveryPair(_ group: String) throws {
+        for pair in try Self.pairs(group) {
+            let result = try WeisfeilerLehman(pair.first, pair.second, usingNodeLabels: pair.labelled)
             #expect(result.verdict.isPossiblyIsomorphic == pair.hashesEqual, "\(pair.key): \(result.verdict)")
         }
     }
 
-    @Test func theHashIsEqualExactlyWhenNetworkxHashesAreEqual() throws {
-        for pair in try Self.pairs() {
+    @Test(arguments: groups)
+    func theHashIsEqualExactlyWhenNetworkxHashesAreEqual(_ group: String) throws {
+        for pair in try Self.pairs(group) {
             let iterations = max(pair.first.nodeCount, pair.second.nodeCount)
-            let equal = try WeisfeilerLehman.hash(pair.first, iterations: iterations)
-                == WeisfeilerLehman.hash(pair.second, iterations: iterations)
+            let equal = try WeisfeilerLehman.hash(pair.first, iterations: iterations, usingNodeLabels: pair.labelled)
+                == WeisfeilerLehman.hash(pair.second, iterations: iterations, usingNodeLabels: pair.labelled)
             #expect(equal == pair.hashesEqual, "\(pair.key)")
         }
     }
 
-    @Test func notIsomorphicIsOnlySaidOfGraphsThatAreNot() throws {
+    @Test(arguments: groups)
+    func notIsomorphicIsOnlySaidOfGraphsThatAreNot(_ group: String) throws {
         var separated = 0
-        for pair in try Self.pairs() {
-            let result = try WeisfeilerLehman(pair.first, pair.second)
+        for pair in try Self.pairs(group) {
+            let result = try WeisfeilerLehman(pair.first, pair.second, usingNodeLabels: pair.labelled)
             guard case .notIsomorphic(let round) = result.verdict else { continue }
             separated += 1
             #expect(!pair.isomorphic, "\(pair.key): isomorphic graphs called different in round \(round)")
@@ -68,17 +83,19 @@ import TesseraTensor
         #expect(separated > 0)
     }
 
-    @Test func everyIsomorphicPairIsPossiblyIsomorphic() throws {
-        for pair in try Self.pairs() where pair.isomorphic {
-            let result = try WeisfeilerLehman(pair.first, pair.second)
+    @Test(arguments: groups)
+    func everyIsomorphicPairIsPossiblyIsomorphic(_ group: String) throws {
+        for pair in try Self.pairs(group) where pair.isomorphic {
+            let result = try WeisfeilerLehman(pair.first, pair.second, usingNodeLabels: pair.labelled)
             #expect(result.verdict.isPossiblyIsomorphic, "\(pair.key): \(result.verdict)")
         }
     }
 
     @Test func twoTrianglesAndAHexagonLookAlikeToOneWL() throws {
-        let pair = try Self.pair("trianglesHexagon", in: try Fixture("wl"))
+        let fixture = try Fixture("wl")
+        let pair = try Self.pair("trianglesHexagon", in: fixture, keys: Set(fixture.keys))
         #expect(!pair.isomorphic, "networkx: one is connected, the other not")
-        let result = try WeisfeilerLehman(pair.first, pair.second)
+        let result = try WeisfeilerLehman(pair.first, pair.second, usingNodeLabels: pair.labelled)
         // Both are 2-regular: the first round splits nothing.
         #expect(result.verdict == .possiblyIsomorphic(rounds: 1))
         #expect(result.colourings.map(\.classCount) == [1, 1])
