@@ -27,12 +27,15 @@ extension Tensor {
     }
 
     /// The elementwise maximum of each segment's rows (`scatter_reduce(reduce="amax",
-    /// include_self=False)`). The gradient goes to the rows that attain the maximum, shared
-    /// evenly among ties, as PyTorch does.
+    /// include_self=False)`). A segment whose rows are all −∞ is −∞; only a segment no row
+    /// points to is 0. The gradient goes to the rows that attain the maximum, shared evenly among
+    /// ties, as PyTorch does — except that where a maximum is exactly 0, PyTorch's backward also
+    /// counts the zero it started from as a tie (two tied zeros get 1/3 each, not 1/2).
     public func scatterMax(indices: Tensor, count: Int) -> Tensor {
         check(rank >= 1, "scatterMax", "needs rows to scatter, got a scalar")
         check(indices.rank == 1 && indices.count == shape[0], "scatterMax",
               "indices of shape \(indices.shape) must name one segment for each of the \(shape[0]) rows of \(shape)")
+        check(count >= 0, "scatterMax", "segment count must not be negative, got \(count)")
         let input = self
         let width = count == 0 || shape[0] == 0 ? elementCount(Array(shape.dropFirst()), op: "scatterMax") : self.count / shape[0]
         let segments = Tensor.segmentIndices(indices, count: count, op: "scatterMax")
@@ -42,7 +45,11 @@ extension Tensor {
             let from = source + row * width, to = out + segment * width
             for j in 0..<width where from[j] > to[j] || from[j].isNaN { to[j] = from[j] }
         }
-        for j in 0..<output.count where out[j] == -Float.infinity { out[j] = 0 }
+        // Empty segments are found by their row count: testing for a left-over −∞ would also
+        // zero a segment whose rows are all −∞.
+        var filled = [Bool](repeating: false, count: count)
+        for segment in segments { filled[segment] = true }
+        for segment in 0..<count where !filled[segment] { (out + segment * width).update(repeating: 0, count: width) }
         return output.recorded("scatterMax", inputs: [input]) { [unowned output] g in
             // 1/(number of tied maxima) where a row attains its segment's maximum, else 0.
             let share = Tensor.zeros(input.shape)
