@@ -16,7 +16,7 @@ let systemLibraries: [Target] = [
         providers: [.apt(["libzstd-dev"])]),
 ]
 
-// MARK: - Libraries, bottom up: tensor → nn → data, config, checkpoint → training
+// MARK: - Libraries, bottom up: tensor → nn → data, config, checkpoint, picture → training
 
 let libraries: [Target] = [
     // AVX-512 elementwise kernels behind a runtime CPU check (function target attributes, no flags).
@@ -30,13 +30,15 @@ let libraries: [Target] = [
     .target(name: "TesseraTransformers", dependencies: ["TesseraTensor", "TesseraNN"]),
     .target(name: "TesseraReinforcement", dependencies: ["TesseraTensor", "TesseraNN"]),
     .target(name: "TesseraGraph", dependencies: ["TesseraTensor", "TesseraNN"], resources: [.copy("Resources")]),
+    // PNG writing, charts, heatmaps and image grids from plain arrays: Foundation only, so any module can draw.
+    .target(name: "TesseraPicture"),
     // Fixture loading and tolerance checks shared by the test targets.
     .target(name: "TesseraTestSupport", dependencies: ["TesseraTensor"]),
     .target(
         name: "TesseraTraining",
         dependencies: [
             "TesseraTensor", "TesseraNN", "TesseraData", "TesseraConfig", "TesseraCheckpoint", "TesseraDistributed",
-            "TesseraTransformers", "TesseraReinforcement", "TesseraGraph",
+            "TesseraTransformers", "TesseraReinforcement", "TesseraGraph", "TesseraPicture",
         ]),
 ]
 
@@ -70,7 +72,11 @@ let tests: [Target] = [
     .testTarget(name: "TesseraDistributedTests", dependencies: ["TesseraDistributed", "TesseraNN"]),
     .testTarget(name: "TesseraTransformersTests", dependencies: ["TesseraTransformers", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraReinforcementTests", dependencies: ["TesseraReinforcement", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
+<<<<<<< HEAD
     .testTarget(name: "TesseraGraphTests", dependencies: ["TesseraGraph", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
+=======
+    .testTarget(name: "TesseraPictureTests", dependencies: ["TesseraPicture"]),
+>>>>>>> picture
     .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining", "TesseraCheckpoint", "TesseraConfig",
                                                          "TesseraDistributed", "TesseraReinforcement", "TesseraTensor"]),
 ]

@@ -1,4 +1,5 @@
 import Foundation
+import TesseraPicture
 
 /// One metrics record: the step and named values (`loss`, `test_accuracy`, …).
 public struct MetricsRecord: Codable, Equatable, Sendable {

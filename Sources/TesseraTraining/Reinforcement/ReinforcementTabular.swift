@@ -1,4 +1,5 @@
 import Foundation
+import TesseraPicture
 import TesseraReinforcement
 
 /// `task: tabular`: runs each listed method (Q-learning, SARSA, Monte Carlo control) on a tabular

@@ -2,6 +2,7 @@ import Foundation
 import TesseraCheckpoint
 import TesseraConfig
 import TesseraNN
+import TesseraPicture
 import TesseraTensor
 import TesseraTransformers
 

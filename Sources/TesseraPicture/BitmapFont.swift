@@ -77,19 +77,4 @@ extension RGBImage {
             cursor += (BitmapFont.width + 1) * scale
         }
     }
-
-    /// A line from (x0, y0) to (x1, y1) (Bresenham), `thickness` pixels wide.
-    public mutating func drawLine(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int, color: (UInt8, UInt8, UInt8), thickness: Int = 1) {
-        var x = x0, y = y0
-        let dx = abs(x1 - x0), dy = -abs(y1 - y0)
-        let sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1
-        var error = dx + dy
-        while true {
-            for ox in 0..<thickness { for oy in 0..<thickness { set(x + ox, y + oy, color) } }
-            if x == x1 && y == y1 { break }
-            let doubled = 2 * error
-            if doubled >= dy { error += dy; x += sx }
-            if doubled <= dx { error += dx; y += sy }
-        }
-    }
 }
