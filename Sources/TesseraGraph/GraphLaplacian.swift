@@ -146,6 +146,13 @@ public struct NormalizedAdjacency {
         return (x.indexSelect(alongAxis: 0, indices: sources) * coefficients).scatterSum(indices: targets, count: nodeCount)
     }
 
+    /// `Âᵀ x`, sending along every edge backwards (the same as `Â x` on an undirected graph).
+    public func transposed(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 2 && x.shape[0] == nodeCount,
+                     "NormalizedAdjacency: node values of shape \(x.shape) do not fit \(nodeCount) nodes; expected [\(nodeCount), channels]")
+        return (x.indexSelect(alongAxis: 0, indices: targets) * coefficients).scatterSum(indices: sources, count: nodeCount)
+    }
+
     /// `L x = x − Â x`, with `(L x)_i = 0` for an isolated node `i`.
     public func laplacian(_ x: Tensor) -> Tensor {
         x * connected - self(x)
