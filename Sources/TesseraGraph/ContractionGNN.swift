@@ -130,8 +130,9 @@ public final class ContractionGNN: GraphLayer {
         return stateWeight * (contractionBound / differentiableSigma)
     }
 
-    /// `F` as a function of the state alone, with the tensors it reads that need gradients.
-    func transition(_ labels: Tensor, graph: Graph) -> (function: (Tensor) -> Tensor, parameters: [Tensor]) {
+    /// `F(x; W_state, drive)` with the tensors it reads that need gradients (see
+    /// ``FixedPointSolver/solve(from:parameters:_:)``).
+    func transition(_ labels: Tensor, graph: Graph) -> (function: (Tensor, [Tensor]) -> Tensor, parameters: [Tensor]) {
         precondition(labels.rank == 2 && labels.shape == [graph.nodeCount, labelSize],
                      "ContractionGNN: node labels of shape \(labels.shape) must be [\(graph.nodeCount), \(labelSize)] "
                         + "(the graph's nodes, label size)")
@@ -139,7 +140,7 @@ public final class ContractionGNN: GraphLayer {
         let weight = normalizedStateWeight()
         // The label terms do not change between iterations: computed (and recorded) once.
         let drive = self.drive(labels, adjacency: adjacency)
-        return ({ state in (adjacency(state).matmul(weight) + drive).tanh() }, [weight, drive])
+        return ({ state, parameters in (adjacency(state).matmul(parameters[0]) + parameters[1]).tanh() }, [weight, drive])
     }
 
     /// `L W_label + Â L W_neighbourLabel + b`.

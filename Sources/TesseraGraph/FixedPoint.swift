@@ -14,8 +14,8 @@ import TesseraTensor
 ///
 /// ```swift
 /// let solver = FixedPointSolver(tolerance: 1e-6, maximumIterations: 200)
-/// let solution = try solver.solve(from: Tensor.zeros([n, d]), parameters: [weight, drive]) { x in
-///     (adjacency(x).matmul(weight) + drive).tanh()
+/// let solution = try solver.solve(from: Tensor.zeros([n, d]), parameters: [weight, drive]) { x, p in
+///     (adjacency(x).matmul(p[0]) + p[1]).tanh()
 /// }
 /// solution.state                      // x*, differentiable in weight and drive
 /// solution.statistics.iterations      // forward applications of f
@@ -42,16 +42,21 @@ public struct FixedPointSolver: Sendable {
         self.backwardMaximumIterations = backwardMaximumIterations ?? maximumIterations
     }
 
-    /// Iterates `function` from `initial` without recording gradients until it settles, then
-    /// returns `x*` as one differentiable operation whose inputs are `parameters`: every tensor
-    /// `function` reads that needs a gradient (weights, and inputs computed by earlier layers).
-    /// A tensor `function` reads but `parameters` omits gets no gradient from `x*`.
+    /// Iterates `x ← function(x, parameters)` from `initial` without recording gradients until it
+    /// settles, then returns `x*` as one differentiable operation whose inputs are `parameters`:
+    /// every tensor `function` reads that needs a gradient (weights, and inputs computed by
+    /// earlier layers).
+    ///
+    /// `function` must take those tensors from its second argument rather than capture them: the
+    /// backward pass calls it once more with detached copies, so that each of its many
+    /// vector–Jacobian products stays inside `f` instead of running back through whatever
+    /// computed the parameters. A captured tensor is a constant to the solver (no gradient).
     ///
     /// The implicit gradient is first order only: under `createGraph: true` it is not itself
     /// differentiable.
     public func solve(from initial: Tensor, parameters: [Tensor],
-                      _ function: @escaping (Tensor) -> Tensor) throws -> FixedPointSolution {
-        let (state, iterations, residual) = try withoutGradients { try iterate(from: initial, function) }
+                      _ function: @escaping (_ state: Tensor, _ parameters: [Tensor]) -> Tensor) throws -> FixedPointSolution {
+        let (state, iterations, residual) = try withoutGradients { try iterate(from: initial) { function($0, parameters) } }
         let statistics = FixedPointStatistics(iterations: iterations, residual: residual)
         let solver = self
         let output = Tensor.customOperation("fixedPoint", output: state, inputs: parameters) { gradient in
@@ -81,11 +86,13 @@ public struct FixedPointSolver: Sendable {
 
     /// `(∂f/∂θ)ᵀ v` with `v = g + (∂f/∂x)ᵀ v` at `x*`, and the number of backward iterations.
     func implicitGradients(at fixedPoint: Tensor, outputGradient: Tensor, parameters: [Tensor],
-                           _ function: (Tensor) -> Tensor) -> (gradients: [Tensor?], iterations: Int) {
+                           _ function: (Tensor, [Tensor]) -> Tensor) -> (gradients: [Tensor?], iterations: Int) {
         // Backward rules run with recording off (unless createGraph): f at x* must be recorded
-        // so its vector–Jacobian products exist. One evaluation serves every iteration.
+        // so its vector–Jacobian products exist. One evaluation serves every iteration; detached
+        // parameters keep each product inside f.
         let state = fixedPoint.detached().requiringGradient()
-        let image = withGradientMode(true) { function(state) }
+        let leaves = parameters.map { $0.detached().requiringGradient($0.requiresGrad) }
+        let image = withGradientMode(true) { function(state, leaves) }
         let gradient = outputGradient.detached()
         guard image.requiresGrad else {  // f depends on neither x nor any parameter
             return (parameters.map { _ in nil }, 0)
@@ -103,7 +110,7 @@ public struct FixedPointSolver: Sendable {
             v = next
             iterations += 1
         }
-        let wanted = parameters.filter(\.requiresGrad)
+        let wanted = leaves.filter(\.requiresGrad)
         var found = Tensor.gradients(of: image, withRespectTo: wanted, seed: v).makeIterator()
         return (parameters.map { $0.requiresGrad ? found.next() : nil }, iterations)
     }
