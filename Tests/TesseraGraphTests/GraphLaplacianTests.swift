@@ -24,6 +24,7 @@ func spectralFixtureGraph(_ fixture: Fixture) throws -> Graph {
         expectClose(basis.eigenvalues, try fixture.tensor("laplacian.eigenvalues"), absolute: 1e-5, "eigenvalues vs numpy")
         #expect(values.filter { Swift.abs($0) < 1e-5 }.count == 3, "three components: \(values)")
         #expect(values == values.sorted())
+        #expect(values.allSatisfy { $0 > -1e-5 && $0 < 2 + 1e-5 }, "\(values)")
         let club = GraphFourierBasis(graph: try KarateClub.graph()).eigenvalues.scalars
         #expect(club.filter { Swift.abs($0) < 1e-5 }.count == 1, "the club is connected")
         #expect(club.allSatisfy { $0 > -1e-5 && $0 < 2 + 1e-5 })
