@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TesseraNN
 import TesseraTensor
 @testable import TesseraGraph
 
@@ -131,5 +132,33 @@ import TesseraTensor
         #expect(Swift.abs(ContractionGNN.largestSingularTriple(weight).sigma - 0.5) < 1e-4)
         let small = model(contractionBound: 0.5, scale: 0.01)
         #expect(small.normalizedStateWeight() === small.stateWeight, "below the bound the weight is used as it is")
+    }
+}
+
+@Suite struct ContractionGNNTrainingTests {
+    /// Zachary's karate club with one-hot node identities as labels, as in Kipf & Welling's
+    /// demonstration: a few Adam steps through the implicit gradient, penalty included, must fit
+    /// the two factions.
+    @Test func aFewAdamStepsThroughTheImplicitGradientSeparateTheKarateClubFactions() throws {
+        let club = try KarateClub.graph()
+        let labels = Tensor.eye(34), factions = Tensor(club.nodeLabels!.map(Float.init))
+        var generator = RandomGenerator(seed: 2)
+        let gnn = ContractionGNN(labelSize: 34, stateSize: 8, outputSize: 2, contractionBound: 0.9,
+                                 solver: FixedPointSolver(tolerance: 1e-5, maximumIterations: 200), generator: &generator)
+        let optimizer = Adam(parameters: gnn.namedParameters(), learningRate: 0.05)
+        var losses: [Float] = []
+        for _ in 0..<40 {
+            optimizer.zeroGradients()
+            let states = try gnn.states(labels, graph: club)
+            let loss = gnn.outputs(states: states, labels: labels).softmaxCrossEntropy(labels: factions).mean()
+                + 0.1 * gnn.contractionPenalty(states: states, labels: labels, graph: club)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item)
+        }
+        let predictions = withoutGradients { gnn(labels, graph: club).argmax(alongAxis: 1) }.scalars
+        let accuracy = Float(zip(predictions, factions.scalars).filter { $0 == $1 }.count) / 34
+        #expect(losses.last! < 0.5 * losses.first!, "loss \(losses.first!) → \(losses.last!)")
+        #expect(accuracy >= 0.9, "training accuracy \(accuracy)")
     }
 }
