@@ -4,6 +4,6 @@ import Foundation
 extension Fixture {
     /// A fixture file of this test target (`Tests/TesseraGraphTests/Fixtures/NAME.json`).
     init(_ name: String) throws {
-        try self.init(name, bundle: .module, generator: "Tests/Fixtures/generate.py fixtures_wl")
+        try self.init(name, bundle: .module, generator: "Tests/Fixtures/generate.py fixtures_wl fixtures_spectral fixtures_graph_layers")
     }
 }
