@@ -29,6 +29,8 @@ let libraries: [Target] = [
     .target(name: "TesseraDistributed", dependencies: ["CMPI", "TesseraTensor"]),
     .target(name: "TesseraTransformers", dependencies: ["TesseraTensor", "TesseraNN"]),
     .target(name: "TesseraReinforcement", dependencies: ["TesseraTensor", "TesseraNN"]),
+    // Neural ODEs: solvers with autograd and the adjoint method, ODE blocks, FFJORD.
+    .target(name: "TesseraODE", dependencies: ["TesseraTensor", "TesseraNN"]),
     // Fixture loading and tolerance checks shared by the test targets.
     .target(name: "TesseraTestSupport", dependencies: ["TesseraTensor"]),
     .target(
@@ -69,6 +71,7 @@ let tests: [Target] = [
     .testTarget(name: "TesseraDistributedTests", dependencies: ["TesseraDistributed", "TesseraNN"]),
     .testTarget(name: "TesseraTransformersTests", dependencies: ["TesseraTransformers", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraReinforcementTests", dependencies: ["TesseraReinforcement", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "TesseraODETests", dependencies: ["TesseraODE", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining", "TesseraCheckpoint", "TesseraConfig",
                                                          "TesseraDistributed", "TesseraReinforcement", "TesseraTensor"]),
 ]
