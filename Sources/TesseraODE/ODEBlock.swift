@@ -42,8 +42,15 @@ public struct ODEBlockConfig: Codable, Equatable, Sendable {
     public var stateFeatures: Int { features + augmentedDimensions }
 }
 
-/// The vector field `f_θ(t, u) = MLP([u, t])` of an ``ODEBlock`` (or `MLP(u)` when time-independent).
-public final class ODEFunctionNetwork: Module {
+/// A module that is the right-hand side `f_θ(t, u)` of a neural ODE: its parameters are found by
+/// walking it like any module, so an ``ODEBlock`` built on it trains and checkpoints as usual.
+public protocol ODEVectorField: Module {
+    /// The derivative at `time` of `state` (same shape as `state`).
+    func callAsFunction(_ time: Float, _ state: Tensor) -> Tensor
+}
+
+/// The default vector field `f_θ(t, u) = MLP([u, t])` of an ``ODEBlock`` (or `MLP(u)` when time-independent).
+public final class ODEFunctionNetwork: ODEVectorField {
     public let network: MLP
     public let timeDependent: Bool
 
@@ -63,7 +70,8 @@ public final class ODEFunctionNetwork: Module {
 
 public final class ODEBlock: Layer {
     public let config: ODEBlockConfig
-    public let function: ODEFunctionNetwork
+    /// The vector field; an ``ODEFunctionNetwork`` unless one was given.
+    public let function: any ODEVectorField
     /// NFE of the last forward solve.
     public private(set) var lastFunctionEvaluations = 0
     /// The error of the last forward pass through `callAsFunction`, if it failed (its output is then NaN).
@@ -77,18 +85,29 @@ public final class ODEBlock: Layer {
                                       activation: config.activation, timeDependent: config.timeDependent, generator: &generator)
     }
 
-    /// The input padded with `augmentedDimensions` zero columns.
+    /// A block around a vector field of your own (a convolutional one for images, say); the
+    /// config's `hiddenSizes`, `activation` and `timeDependent` are then unused, and the input may
+    /// have any shape the field accepts (augmentation pads the last axis).
+    public init(config: ODEBlockConfig, function: any ODEVectorField) {
+        precondition(config.augmentedDimensions >= 0, "ODEBlock: augmentedDimensions must be non-negative, got \(config.augmentedDimensions)")
+        self.config = config
+        self.function = function
+    }
+
+    /// The input padded with `augmentedDimensions` zeros along its last axis.
     public func augment(_ input: Tensor) -> Tensor {
         guard config.augmentedDimensions > 0 else { return input }
-        return input.padded([(0, 0), (0, config.augmentedDimensions)])
+        return input.padded(Array(repeating: (0, 0), count: input.rank - 1) + [(0, config.augmentedDimensions)])
     }
 
     /// `input` `[batch, features]` to the state at `endTime`, `[batch, features + augmentedDimensions]`.
     public func solve(_ input: Tensor) throws -> Tensor {
-        precondition(input.rank == 2 && input.shape[1] == config.features,
-                     "ODEBlock: input shape \(input.shape) must be [batch, \(config.features)]")
+        if function is ODEFunctionNetwork {
+            precondition(input.rank == 2 && input.shape[1] == config.features,
+                         "ODEBlock: input shape \(input.shape) must be [batch, \(config.features)]")
+        }
         let initial = augment(input)
-        let field = function.callAsFunction
+        let field: ODEFunction = { [function] t, u in function(t, u) }
         if config.adjoint {
             let solution = try odeintAdjoint(field, initial: initial, times: [0, config.endTime],
                                              parameters: function.parameters(), options: config.solver)
@@ -109,7 +128,9 @@ public final class ODEBlock: Layer {
             return output
         } catch {
             lastError = error as? ODEError
-            return Tensor.full([input.shape[0], config.stateFeatures], .nan)
+            var shape = input.shape
+            shape[shape.count - 1] += config.augmentedDimensions
+            return Tensor.full(shape, .nan)
         }
     }
 }

@@ -20,7 +20,7 @@ import TesseraTensor
         let block = smallBlock(augmented: 3)
         #expect(block.namedParameters().map(\.name) == ["function.network.layers.0.weight", "function.network.layers.0.bias",
                                                        "function.network.layers.1.weight", "function.network.layers.1.bias"])
-        #expect(block.function.network.layers[0].inputSize == 2 + 3 + 1)
+        #expect((block.function as? ODEFunctionNetwork)?.network.layers[0].inputSize == 2 + 3 + 1)
         let output = block(Tensor([[1, 2], [3, 4]]))
         #expect(output.shape == [2, 5])
         #expect(block.lastError == nil)
@@ -39,6 +39,28 @@ import TesseraTensor
             gradients.append(input.grad!.scalars + block.parameters().flatMap { $0.grad!.scalars })
         }
         expectClose(Tensor(gradients[1]), Tensor(gradients[0]), absolute: 1e-4, relative: 2e-3, "adjoint vs direct")
+    }
+
+    /// A field of one's own: u' = θ ⊙ u on a rank-3 state, so u(1) = exp(θ) u(0).
+    final class Scaling: ODEVectorField {
+        let rate = Tensor([0.5, -1]).requiringGradient()
+        func callAsFunction(_ time: Float, _ state: Tensor) -> Tensor { state * rate }
+    }
+
+    @Test func blockAcceptsAVectorFieldOfItsOwn() {
+        var config = ODEBlockConfig(features: 2)
+        config.solver = .dopri5(relativeTolerance: 1e-6, absoluteTolerance: 1e-8)
+        let field = Scaling()
+        let block = ODEBlock(config: config, function: field)
+        #expect(block.namedParameters().map(\.name) == ["function.rate"])
+        let input = Tensor(shape: [2, 3, 2]) { Float($0 + 1) }
+        let output = block(input)
+        expectClose(output, input * Tensor([Foundation.exp(0.5), Foundation.exp(-1)]), absolute: 1e-4, relative: 1e-4, "exp(θ) u")
+        output.sum().backward()
+        // d/dθ Σ exp(θ) u = exp(θ) Σ u per component.
+        let sums = input.sum(alongAxes: [0, 1]).scalars
+        expectClose(field.rate.grad!, Tensor([Foundation.exp(0.5) * sums[0], Foundation.exp(-1) * sums[1]]),
+                    absolute: 1e-3, relative: 1e-4, "∂/∂θ")
     }
 
     @Test func failedSolveGivesNaNAndKeepsTheError() {
