@@ -12,7 +12,7 @@ import TesseraTensor
 /// let model = AugmentedNODE(config: config, generator: &rng)
 /// let loss = crossEntropy(logits: model(points), targets: labels)
 /// ```
-public struct AugmentedNODEConfig: Codable, Equatable, Sendable {
+public struct AugmentedNODEConfig: Equatable, Sendable {
     /// The ODE block: its `features` is the model's input width; set `augmentedDimensions` here.
     public var block: ODEBlockConfig
     /// Width of the output (classes for a classifier, targets for a regressor).

@@ -16,7 +16,7 @@ import TesseraTensor
 /// per evaluation; the noise is drawn once per solve and held fixed over time, as the paper
 /// requires for the dynamics to be an ODE. The products are taken with `createGraph`, so training
 /// differentiates through the trace (second-order gradients) — directly or by the adjoint method.
-public struct FFJORDConfig: Codable, Equatable, Sendable {
+public struct FFJORDConfig: Equatable, Sendable {
     /// Dimensions of a data point.
     public var features: Int
     /// Hidden sizes of the vector field's MLP (of `[z, t]`).

@@ -16,7 +16,7 @@ import TesseraTensor
 /// let features = block(points)       // [batch, 5]
 /// block.lastFunctionEvaluations      // NFE of that forward solve
 /// ```
-public struct ODEBlockConfig: Codable, Equatable, Sendable {
+public struct ODEBlockConfig: Equatable, Sendable {
     /// Features of the input (the state before augmentation).
     public var features: Int
     /// Zeros appended to every input row (ANODE); 0 is a plain NODE.

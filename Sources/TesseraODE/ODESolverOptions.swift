@@ -24,7 +24,7 @@ public enum ODEMethod: String, Codable, CaseIterable, Sendable {
 /// How an ODE is solved: the method, its tolerances and the limits that keep it from running
 /// forever. The defaults are torchdiffeq's controller constants (safety 0.9, factors 0.2…10) with
 /// tolerances that suit `Float` states (torchdiffeq's own 1e-7/1e-9 are below `Float` resolution).
-public struct ODESolverOptions: Codable, Equatable, Sendable {
+public struct ODESolverOptions: Equatable, Sendable {
     /// The integrator.
     public var method: ODEMethod = .dopri5
     /// Adaptive methods: the relative error allowed per step, against max(|u0|, |u1|).

@@ -46,6 +46,10 @@ import TesseraTensor
         let expected = try fixture.tensor(name + ".torchdiffeq")
         expectClose(solution.stacked(), expected, absolute: 2e-5, relative: 1e-4, "\(name) vs torchdiffeq")
         let expectedNFE = Int(try fixture.tensor(name + ".torchdiffeq_nfe").item)
+        // The reference ran in float64; with Float stages the error estimate of the early, very
+        // accurate steps carries ~1e-5 of roundoff in its ratio, which shifts the controller by up
+        // to two steps (torchdiffeq itself in float32 takes 212 evaluations on `linear`, not 200).
+        // With float32 on both sides (`tessera-bench ode`) the counts are equal.
         #expect(abs(solution.functionEvaluations - expectedNFE) <= 12,
                 "\(name): NFE \(solution.functionEvaluations) vs torchdiffeq \(expectedNFE)")
         #expect(solution.functionEvaluations == 2 + 6 * (solution.acceptedSteps + solution.rejectedSteps))
