@@ -19,6 +19,8 @@ import TesseraTensor
 /// parameter's `g` (torchdiffeq's default adjoint norm), so a tiny parameter gradient is not
 /// swamped by the state.
 ///
+/// The times are plain `Float`s and get no gradient (torchdiffeq's optional `dL/dt` is left out).
+///
 /// The backward pass cannot throw: when its solve fails, the gradients are NaN and the error is
 /// kept in ``ODEAdjointSolution/backwardStatistics``.
 public struct ODEAdjointSolution {

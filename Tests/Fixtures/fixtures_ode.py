@@ -12,6 +12,9 @@ Everything is computed in float64 and stored as float32. Problems (keys start wi
 Per problem: .initial, .times, .tolerances [rtol, atol], .torchdiffeq (states [T, ...]),
 .torchdiffeq_nfe [1], .scipy (states), .scipy_nfe, .exact (analytic or a 1e-12 RK45 solve).
 mlp also has .loss_weights, .grad_initial and .grad.<parameter name> (odeint_adjoint, rtol 1e-9).
+
+  mlp32.*    the mlp problem in float32 at rtol 1e-4, atol 1e-6, times [0, 1]: .nfe [forward, backward]
+             of odeint_adjoint with loss sum(u(1)^2) (float32 on both sides, so the counts should agree)
 """
 import numpy as np
 import scipy.integrate
@@ -138,6 +141,15 @@ def main():
     writer.add("mlp.grad_initial", gradients[0])
     for (key, _), gradient in zip(mlp.state_dict().items(), gradients[1:]):
         writer.add("mlp.grad." + names[key], gradient)
+
+    torch.set_default_dtype(torch.float32)
+    field32 = Counted(Field().float())
+    u0 = torch.tensor(initial, dtype=torch.float32)
+    final = torchdiffeq.odeint_adjoint(field32, u0, torch.tensor([0.0, 1.0]), rtol=1e-4, atol=1e-6, method="dopri5",
+                                       adjoint_params=tuple(field32.parameters()))[-1]
+    forward = field32.nfe
+    (final ** 2).sum().backward()
+    writer.add("mlp32.nfe", [forward, field32.nfe - forward])
     writer.write()
 
 

@@ -36,6 +36,19 @@ import TesseraTensor
         try expectFixtureGradients(initial: initial, field: field, "adjoint")
     }
 
+    /// In float32 on both sides the forward and the augmented backward solve take torchdiffeq's
+    /// steps: same controller, same mixed norm over [u, a, dL/dθ].
+    @Test func adjointFunctionEvaluationsMatchTorchdiffeqInFloat32() throws {
+        let field = try MLPField(fixture: fixture)
+        let initial = try fixture.tensor("mlp.initial").requiringGradient()
+        let solution = try odeintAdjoint(field.callAsFunction, initial: initial, times: [0, 1], parameters: field.parameters,
+                                         options: .dopri5(relativeTolerance: 1e-4, absoluteTolerance: 1e-6))
+        (solution.final * solution.final).sum().backward()
+        let expected = try fixture.tensor("mlp32.nfe").scalars.map { Int($0) }
+        #expect(solution.functionEvaluations == expected[0])
+        #expect(solution.backwardStatistics.functionEvaluations == expected[1])
+    }
+
     @Test func directBackpropagationMatchesTorchdiffeqOdeintAdjoint() throws {
         let field = try MLPField(fixture: fixture)
         let initial = try fixture.tensor("mlp.initial").requiringGradient()
