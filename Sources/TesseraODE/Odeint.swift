@@ -131,12 +131,16 @@ func solveOnFixedGrid(_ evaluator: ODEEvaluator, initial: Tensor, times: [Float]
     for (start, end) in zip(times, times.dropFirst()) {
         let length = Double(end) - Double(start)
         // The 1e-6 keeps 1 / 0.1 from rounding up to 11 steps.
-        let count = options.stepSize.map { Swift.max(1, Int((abs(length) / Double($0) - 1e-6).rounded(.up))) } ?? 1
+        let wanted = options.stepSize.map { Swift.max(1, (abs(length) / Double($0) - 1e-6).rounded(.up)) } ?? 1
+        // Checked before converting: a step of 1e-30 would not even fit an Int.
+        if Double(steps) + wanted > Double(options.maximumSteps) {
+            throw evaluator.error(at: Double(start), .tooManySteps(limit: options.maximumSteps))
+        }
+        let count = Int(wanted)
         let h = length / Double(count)
         for index in 0..<count {
             let t = Double(start) + Double(index) * h
             steps += 1
-            if steps > options.maximumSteps { throw evaluator.error(at: t, .tooManySteps(limit: options.maximumSteps)) }
             switch options.method {
             case .euler: state = ExplicitEuler.step(evaluator, time: t, stepSize: h, state: state)
             case .midpoint: state = Midpoint.step(evaluator, time: t, stepSize: h, state: state)

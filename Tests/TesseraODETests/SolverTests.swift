@@ -162,6 +162,10 @@ import TesseraTensor
         limited.maximumSteps = 5
         let tooMany = failure { _ = try odeint(try Self.problem("vanderpol", fixture: fixture), initial: Tensor([2, 0]), times: [0, 5], options: limited) }
         #expect(tooMany?.reason == .tooManySteps(limit: 5))
+        let tinySteps = failure { _ = try odeint(decay, initial: Tensor([1]), times: [0, 1], options: .fixedStep(.euler, stepSize: 1e-30)) }
+        #expect(tinySteps?.reason == .tooManySteps(limit: 10_000))
+        let badStep = failure { _ = try odeint(decay, initial: Tensor([1]), times: [0, 1], options: .fixedStep(.rk4, stepSize: -0.1)) }
+        #expect(badStep?.reason == .invalidStepSize(-0.1))
 
         let nan = failure { _ = try odeint({ t, u in t > 0.5 ? u * Float.nan : -u }, initial: Tensor([1]), times: [0, 1]) }
         #expect(nan?.reason == .nonFiniteState)
