@@ -101,12 +101,13 @@ struct DormandPrince {
 
     private func attempt(time t: Double, stepSize h: Double, state u: Tensor, derivative: Tensor) -> Step {
         var stages = [derivative]
+        var point = u
         for i in 1..<7 {
-            let point = combine(u, h, Self.a[i], stages)
+            // The last stage's point is the fifth-order solution (its weights are the last row of a).
+            point = combine(u, h, Self.a[i], stages)
             stages.append(evaluator(t + Self.c[i] * h, point))
-            if i == 6 { return Step(t0: t, h: h, u0: u, u1: point, stages: stages) }
         }
-        preconditionFailure("unreachable")
+        return Step(t0: t, h: h, u0: u, u1: point, stages: stages)
     }
 
     /// The scaled error norm of a step (values only).
