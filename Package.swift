@@ -32,6 +32,8 @@ let libraries: [Target] = [
     .target(name: "TesseraGraph", dependencies: ["TesseraTensor", "TesseraNN"], resources: [.copy("Resources")]),
     // PNG writing, charts, heatmaps and image grids from plain arrays: Foundation only, so any module can draw.
     .target(name: "TesseraPicture"),
+    // Neural ODEs: solvers with autograd and the adjoint method, ODE blocks, FFJORD.
+    .target(name: "TesseraODE", dependencies: ["TesseraTensor", "TesseraNN"]),
     // Fixture loading and tolerance checks shared by the test targets.
     .target(name: "TesseraTestSupport", dependencies: ["TesseraTensor"]),
     .target(
@@ -58,7 +60,7 @@ let executables: [Target] = [
     .executableTarget(name: "TesseraMPISelfTest", dependencies: ["TesseraDistributed"]),
     .executableTarget(
         name: "TesseraBench",
-        dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraCheckpoint", "TesseraDistributed", "TesseraTransformers", "TesseraReinforcement", "TesseraGraph"]),
+        dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraCheckpoint", "TesseraDistributed", "TesseraTransformers", "TesseraReinforcement", "TesseraGraph", "TesseraODE"]),
 ]
 
 // MARK: - Tests
@@ -74,6 +76,7 @@ let tests: [Target] = [
     .testTarget(name: "TesseraReinforcementTests", dependencies: ["TesseraReinforcement", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraGraphTests", dependencies: ["TesseraGraph", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraPictureTests", dependencies: ["TesseraPicture"]),
+    .testTarget(name: "TesseraODETests", dependencies: ["TesseraODE", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining", "TesseraCheckpoint", "TesseraConfig",
                                                          "TesseraDistributed", "TesseraReinforcement", "TesseraTensor"]),
 ]

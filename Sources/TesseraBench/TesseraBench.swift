@@ -24,6 +24,8 @@ struct TesseraBench {
         ("actor-learner", "IMPALA on CartPole through tessera train --np 2|3 (mpirun, 1 and 2 actor processes): env steps/s, learner updates/s",
          actorLearnerBenchmark),
         ("checkpoint", "save/load MB/s and compression of a trained model vs plain zstd", checkpointBenchmark),
+        ("ode", "dopri5 solve and adjoint gradient of an MLP vector field 2-64-2 tanh, batch 256, t 0→1, rtol 1e-3, atol 1e-6 (vs Tests/Benchmarks/ode.py)",
+         odeBenchmark),
         ("allreduce", "gradient averaging vs raw MPI_Allreduce, and step time with/without overlap (run under mpirun)",
          allreduceBenchmark),
     ]

@@ -69,29 +69,57 @@ extension Tensor {
         return self
     }
 
-    /// A differentiable operation defined outside the tensor core: `output`'s values with
-    /// `backward` as the rule that maps the output's gradient to one gradient per input (`nil`
-    /// where an input gets none). For layers whose forward pass is not a composition of recorded
-    /// ops, such as a fixed-point iteration differentiated implicitly or an ODE solve
-    /// differentiated by the adjoint method. The result shares `output`'s storage; `output`'s own
-    /// graph, if any, is cut off.
+    /// The name of the operation that produced this tensor (`nil` for leaves).
+    public var operationName: String? { gradientNode?.operation }
+
+    /// A differentiable operation defined outside the tensor core: a fresh tensor that shares
+    /// `output`'s storage and whose gradient rule is `backward`.
+    ///
+    /// Use it when an op's gradient is cheaper or more exact to compute by hand than through the
+    /// graph of its forward pass — the adjoint method of neural ODEs, implicit layers. Compute
+    /// `output` however you like (usually under ``withoutGradients(_:)``); `backward` receives the
+    /// gradient with respect to the output and returns one gradient per input, shaped like it
+    /// (`nil` where an input gets none). The rule runs with recording set as the backward pass asks
+    /// (`createGraph`); a rule built from tensor ops is then differentiable again. Nothing is
+    /// recorded when recording is off or no input requires gradients.
+    ///
+    /// ```swift
+    /// // y = x³ with a hand-written rule.
+    /// let y = Tensor.customOperation("cube", output: withoutGradients { x * x * x }, inputs: [x]) { g in
+    ///     [g * 3 * x * x]
+    /// }
+    /// ```
     public static func customOperation(_ name: String, output: Tensor, inputs: [Tensor],
                                        backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
-        let result = output.detached()
-        return result.recorded(name, inputs: inputs) { gradient in
+        Tensor(shape: output.shape, storage: output.storage).recorded(name, inputs: inputs) { gradient in
             let gradients = backward(gradient)
-            check(gradients.count == inputs.count, name, "the backward rule returned \(gradients.count) gradients for \(inputs.count) inputs")
+            check(gradients.count == inputs.count, name, "backward returned \(gradients.count) gradients for \(inputs.count) inputs")
             for (input, gradient) in zip(inputs, gradients) {
                 if let gradient {
-                    check(gradient.shape == input.shape, name, "a gradient of shape \(gradient.shape) for an input of shape \(input.shape)")
+                    check(gradient.shape == input.shape, name, "gradient shape \(gradient.shape) differs from input shape \(input.shape)")
                 }
             }
             return gradients
         }
     }
 
-    /// The name of the operation that produced this tensor (`nil` for leaves).
-    public var operationName: String? { gradientNode?.operation }
+    /// The recorded graph behind this tensor: how many operations it holds and how many elements
+    /// their inputs keep alive (each tensor counted once). Deterministic, so tests can pin how a
+    /// computation's memory grows (the adjoint method's stays flat).
+    public var recordedGraphSize: (operations: Int, retainedElements: Int) {
+        var operations = 0, elements = 0
+        var seen: Set<ObjectIdentifier> = [ObjectIdentifier(self)]
+        var stack: [Tensor] = [self]
+        while let tensor = stack.popLast() {
+            guard let node = tensor.gradientNode else { continue }
+            operations += 1
+            for input in node.inputs where seen.insert(ObjectIdentifier(input)).inserted {
+                elements += input.count
+                stack.append(input)
+            }
+        }
+        return (operations, elements)
+    }
 }
 
 // MARK: - Backward
