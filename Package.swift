@@ -30,6 +30,8 @@ let libraries: [Target] = [
     .target(name: "TesseraTransformers", dependencies: ["TesseraTensor", "TesseraNN"]),
     .target(name: "TesseraReinforcement", dependencies: ["TesseraTensor", "TesseraNN"]),
     .target(name: "TesseraGraph", dependencies: ["TesseraTensor", "TesseraNN"], resources: [.copy("Resources")]),
+    // Layer-wise relevance propagation and gradient attributions; TesseraConfig for "did you mean".
+    .target(name: "TesseraExplain", dependencies: ["TesseraTensor", "TesseraNN", "TesseraConfig"]),
     // Fixture loading and tolerance checks shared by the test targets.
     .target(name: "TesseraTestSupport", dependencies: ["TesseraTensor"]),
     .target(
@@ -71,6 +73,7 @@ let tests: [Target] = [
     .testTarget(name: "TesseraTransformersTests", dependencies: ["TesseraTransformers", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraReinforcementTests", dependencies: ["TesseraReinforcement", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraGraphTests", dependencies: ["TesseraGraph", "TesseraTestSupport"]),
+    .testTarget(name: "TesseraExplainTests", dependencies: ["TesseraExplain", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining", "TesseraCheckpoint", "TesseraConfig",
                                                          "TesseraDistributed", "TesseraReinforcement", "TesseraTensor"]),
 ]
