@@ -48,6 +48,7 @@ from zennit import rules as zrules  # noqa: E402
 from zennit.attribution import Gradient  # noqa: E402
 from zennit.canonizers import SequentialMergeBatchNorm  # noqa: E402
 from zennit.composites import EpsilonAlpha2Beta1, EpsilonGammaBox, EpsilonPlus, NameMapComposite  # noqa: E402
+from zennit.rules import ZBox  # noqa: E402
 
 
 def rand(*shape, low=-1.0, high=1.0):
@@ -129,6 +130,11 @@ def network(writer, prefix, model, x, targets):
     writer.add(f"{prefix}/params", [0.0, 1.0, 0.1, 0.25])  # low, high, epsilon, gamma
     for name, make in composites(0.0, 1.0, 0.1, 0.25, lambda: [SequentialMergeBatchNorm()]).items():
         writer.add(f"{prefix}/{name}", relevance(model, make(), x, start))
+    # zennit's EpsilonGammaBox puts z^B on the first convolution only; its `first_map` argument
+    # extends that to a first dense layer (Tessera: `firstLayerKinds: [.convolution, .dense]`).
+    dense_first = EpsilonGammaBox(low=0.0, high=1.0, epsilon=0.1, gamma=0.25, canonizers=[SequentialMergeBatchNorm()],
+                                  first_map=[(torch.nn.Linear, ZBox(low=0.0, high=1.0))])
+    writer.add(f"{prefix}/epsilonGammaBoxDenseFirst", relevance(model, dense_first, x, start))
 
 
 def mlp(writer):

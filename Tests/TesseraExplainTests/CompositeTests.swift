@@ -62,9 +62,13 @@ struct CompositeTests {
     }
 
     @Test func denseFirstLayerTakesTheBoxRuleWhenAsked() throws {
-        let composite = EpsilonGammaBox(low: 0, high: 1, firstLayerKinds: [.convolution, .dense])
+        let p = try fixture.tensor("mlp/params").scalars
+        let composite = EpsilonGammaBox(low: p[0], high: p[1], epsilon: p[2], gamma: p[3], firstLayerKinds: [.convolution, .dense])
         let explainer = try Explainer(model: try mlp(), composite: composite, inputShape: [64])
-        #expect(explainer.steps.map { $0.rule!.description } == ["z^B", "pass", "LRP-ε(1e-06)", "pass", "LRP-ε(1e-06)"])
+        #expect(explainer.steps.map { $0.rule!.description } == ["z^B", "pass", "LRP-ε(0.1)", "pass", "LRP-ε(0.1)"])
         #expect(explainer.steps.map(\.name) == ["layers.0", "activation.0", "layers.1", "activation.1", "layers.2"])
+        let targets = try fixture.tensor("mlp/targets").scalars.map { Int($0) }
+        let explanation = try explainer.explain(try fixture.tensor("mlp/input"), target: .outputs(targets))
+        expectClose(explanation.inputRelevance, try fixture.tensor("mlp/epsilonGammaBoxDenseFirst"), absolute: 1e-6, relative: 1e-3)
     }
 }

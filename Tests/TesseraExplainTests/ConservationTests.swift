@@ -73,4 +73,21 @@ struct ConservationTests {
         }
         #expect(explanation.layerRelevance("layers.2.body.layers.0") != nil)
     }
+
+    @Test func preActivationBlockIsWalkedAsAResidualWithItsSecondNormFolded() throws {
+        var generator = RandomGenerator(seed: 8)
+        let model = Sequential(Conv2d(1, 4, kernelSize: 3, padding: 1, generator: &generator),
+                               PreActivationBlock(inputChannels: 4, outputChannels: 4, generator: &generator),
+                               Flatten(), Linear(4 * 8 * 8, 3, generator: &generator))
+        let explainer = try Explainer(model: model, composite: EpsilonPlus(), inputShape: [1, 8, 8])
+        #expect(explainer.steps[1].body?.map(\.name) == ["layers.1.norm1", "layers.1.relu1", "layers.1.conv1", "layers.1.relu2", "layers.1.conv2"])
+        let input = randomInput([2, 1, 8, 8])
+        let explanation = try explainer.explain(input, target: .output(0))
+        for entry in model.namedModules() { (entry.module as? any ModeDependentModule)?.mode = .evaluation }
+        expectClose(explanation.output, withoutGradients { model(input) }, absolute: 1e-5, relative: 1e-4, "the walk computes the model")
+        #expect(explanation.inputRelevance.scalars.allSatisfy { $0.isFinite })
+
+        let projecting = Sequential(PreActivationBlock(inputChannels: 1, outputChannels: 2, generator: &generator))
+        #expect(throws: ExplainError.self) { try Explainer(model: projecting, composite: EpsilonPlus(), inputShape: [1, 8, 8]) }
+    }
 }
