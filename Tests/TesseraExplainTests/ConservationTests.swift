@@ -90,4 +90,20 @@ struct ConservationTests {
         let projecting = Sequential(PreActivationBlock(inputChannels: 1, outputChannels: 2, generator: &generator))
         #expect(throws: ExplainError.self) { try Explainer(model: projecting, composite: EpsilonPlus(), inputShape: [1, 8, 8]) }
     }
+
+    @Test func aModelListingItsForwardPassIsExplainedAsItComputes() throws {
+        var generator = RandomGenerator(seed: 12)
+        let model = DigitsLikeClassifier(generator: &generator)
+        for norm in model.normalizations {
+            norm.runningMean.value.assign(Tensor.randomNormal([norm.featureCount], standardDeviation: 0.1, generator: &generator))
+            norm.mode = .evaluation
+        }
+        let input = randomInput([3, 1, 8, 8])
+        let explainer = try Explainer(model: model, composite: LayerMapComposite.uniform(ZeroRule()), inputShape: [1, 8, 8])
+        #expect(explainer.steps.count == 10)  // both batch norms folded
+        let explanation = try explainer.explain(input, target: .outputs([1, 5, 9]))
+        expectClose(explanation.output, withoutGradients { model(input) }, absolute: 1e-5, relative: 1e-4)
+        expectClose(explanation.inputRelevance, try Attribution.gradientTimesInput(of: model, at: input, target: .outputs([1, 5, 9])),
+                    absolute: 1e-5, relative: 1e-3)
+    }
 }

@@ -72,4 +72,12 @@ struct ErrorTests {
         let explanation = try explainer.explain(randomInput([1, 3]), target: .output(0))
         #expect(Swift.abs(explanation.inputRelevance.sum().item - explanation.outputRelevance.sum().item) < 1e-5)
     }
+
+    @Test func aCompositeCanAssignARuleToALayerType() throws {
+        var generator = RandomGenerator(seed: 0)
+        let network = Sequential(Linear(3, 3, bias: false, generator: &generator), Doubling())
+        let composite = EpsilonPlus().layerMap.assigning(PassRule(), to: Doubling.self)
+        let explainer = try Explainer(model: network, composite: composite, inputShape: [3])
+        #expect(explainer.steps.map { $0.rule!.description } == ["LRP-ε(1e-06)", "pass"])
+    }
 }

@@ -47,3 +47,43 @@ func randomInput(_ shape: [Int], low: Float = 0, high: Float = 1, seed: UInt64 =
 func rowSums(_ tensor: Tensor) -> [Float] {
     tensor.reshape([tensor.shape[0], -1]).sum(alongAxes: [1]).scalars
 }
+
+/// A model shaped like TesseraTraining's `ConvolutionalClassifier` (arrays of layers, the pooling
+/// and the activation applied in `callAsFunction`), made explainable the way the trainer glue
+/// would: by listing its forward pass.
+final class DigitsLikeClassifier: ExplainableModel {
+    let convolutions: [Conv2d]
+    let normalizations: [BatchNorm]
+    let hidden: Linear
+    let output: Linear
+    let activation = Activation.relu
+
+    init(generator: inout RandomGenerator) {
+        convolutions = [Conv2d(1, 4, kernelSize: 3, padding: 1, generator: &generator),
+                        Conv2d(4, 6, kernelSize: 3, padding: 1, generator: &generator)]
+        normalizations = [BatchNorm(featureCount: 4), BatchNorm(featureCount: 6)]
+        hidden = Linear(6 * 2 * 2, 16, generator: &generator)
+        output = Linear(16, 10, generator: &generator)
+    }
+
+    func callAsFunction(_ input: Tensor) -> Tensor {
+        var x = input
+        for (convolution, normalization) in zip(convolutions, normalizations) {
+            x = activation(normalization(convolution(x))).maxPool2d(kernelSize: 2)
+        }
+        return output(activation(hidden(x.flattened(startAxis: 1))))
+    }
+
+    func explainableLayers() throws -> [ExplainableLayer] {
+        var steps: [ExplainableLayer] = []
+        for index in convolutions.indices {
+            steps += [ExplainableLayer(name: "convolutions.\(index)", layer: convolutions[index]),
+                      ExplainableLayer(name: "normalizations.\(index)", layer: normalizations[index]),
+                      ExplainableLayer(name: "activation.\(index)", layer: activation.layer),
+                      ExplainableLayer(name: "pool.\(index)", layer: MaxPool2d(kernelSize: 2))]
+        }
+        return steps + [ExplainableLayer(name: "flatten", layer: Flatten()), ExplainableLayer(name: "hidden", layer: hidden),
+                        ExplainableLayer(name: "activation.hidden", layer: activation.layer),
+                        ExplainableLayer(name: "output", layer: output)]
+    }
+}

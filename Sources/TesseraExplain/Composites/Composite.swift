@@ -49,15 +49,26 @@ public enum LayerKind: Hashable, Sendable {
 }
 
 /// A composite given as a map from layer kinds to rules, with a separate map for the first layer
-/// of the kinds in `firstLayerRules` (zennit's `SpecialFirstLayerMapComposite`). A layer of a kind
-/// with no entry takes its own rule if it is ``RelevancePropagating``.
+/// of the kinds in `firstLayerRules` (zennit's `SpecialFirstLayerMapComposite`). Rules assigned to
+/// a layer type (``assigning(_:to:)``) come first; a layer of a kind with no entry takes its own rule
+/// if it is ``RelevancePropagating``.
 public struct LayerMapComposite: Composite {
     public var rules: [LayerKind: any RelevanceRule]
     public var firstLayerRules: [LayerKind: any RelevanceRule]
+    /// Rules for particular layer types, by `ObjectIdentifier` of the type.
+    public var typeRules: [ObjectIdentifier: any RelevanceRule] = [:]
 
     public init(rules: [LayerKind: any RelevanceRule], firstLayerRules: [LayerKind: any RelevanceRule] = [:]) {
         self.rules = rules
         self.firstLayerRules = firstLayerRules
+    }
+
+    /// This composite with `rule` for every layer of `type` (a layer type of another module, such
+    /// as a transformer's layer norm), ahead of the kind maps.
+    public func assigning(_ rule: any RelevanceRule, to type: any Layer.Type) -> LayerMapComposite {
+        var result = self
+        result.typeRules[ObjectIdentifier(type)] = rule
+        return result
     }
 
     /// zennit's `layer_map_base`: activations and unfolded batch norms pass relevance through,
@@ -74,6 +85,7 @@ public struct LayerMapComposite: Composite {
     }
 
     public func rule(for layer: ExplainableLayer, context: inout CompositeContext) -> (any RelevanceRule)? {
+        if let rule = typeRules[ObjectIdentifier(type(of: layer.layer))] { return rule }
         let kind = LayerKind(of: layer.layer)
         if !context.firstLayerVisited, let first = firstLayerRules[kind] {
             context.firstLayerVisited = true
