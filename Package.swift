@@ -34,6 +34,8 @@ let libraries: [Target] = [
     .target(name: "TesseraPicture"),
     // Neural ODEs: solvers with autograd and the adjoint method, ODE blocks, FFJORD.
     .target(name: "TesseraODE", dependencies: ["TesseraTensor", "TesseraNN"]),
+    // Layer-wise relevance propagation and gradient attributions; TesseraConfig for "did you mean".
+    .target(name: "TesseraExplain", dependencies: ["TesseraTensor", "TesseraNN", "TesseraConfig"]),
     // Fixture loading and tolerance checks shared by the test targets.
     .target(name: "TesseraTestSupport", dependencies: ["TesseraTensor"]),
     .target(
@@ -77,6 +79,8 @@ let tests: [Target] = [
     .testTarget(name: "TesseraGraphTests", dependencies: ["TesseraGraph", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraPictureTests", dependencies: ["TesseraPicture"]),
     .testTarget(name: "TesseraODETests", dependencies: ["TesseraODE", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "TesseraGraphTests", dependencies: ["TesseraGraph", "TesseraTestSupport"]),
+    .testTarget(name: "TesseraExplainTests", dependencies: ["TesseraExplain", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining", "TesseraCheckpoint", "TesseraConfig",
                                                          "TesseraDistributed", "TesseraReinforcement", "TesseraTensor"]),
 ]

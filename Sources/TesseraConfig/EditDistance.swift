@@ -31,7 +31,7 @@ func editDistance(_ source: String, _ target: String) -> Int {
 /// `learningRat` finds `learningRate` and `setps` finds `steps`; an edit count as large as the word
 /// itself (`ab` → `xy`) means the words merely share a length, so that is never a suggestion.
 /// Ties go to the candidate listed first.
-func closestMatch(to word: String, among candidates: [String]) -> String? {
+public func closestMatch(to word: String, among candidates: [String]) -> String? {
     let allowedDistance = max(2, word.count / 3)
     var best: (candidate: String, distance: Int)?
     for candidate in candidates where candidate != word {
