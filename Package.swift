@@ -79,7 +79,6 @@ let tests: [Target] = [
     .testTarget(name: "TesseraGraphTests", dependencies: ["TesseraGraph", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraPictureTests", dependencies: ["TesseraPicture"]),
     .testTarget(name: "TesseraODETests", dependencies: ["TesseraODE", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "TesseraGraphTests", dependencies: ["TesseraGraph", "TesseraTestSupport"]),
     .testTarget(name: "TesseraExplainTests", dependencies: ["TesseraExplain", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining", "TesseraCheckpoint", "TesseraConfig",
                                                          "TesseraDistributed", "TesseraReinforcement", "TesseraTensor"]),
