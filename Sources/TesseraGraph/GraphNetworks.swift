@@ -3,8 +3,10 @@ import TesseraTensor
 
 /// Reports how many fixed-point iterations its last forward pass took (the contraction GNN).
 public protocol FixedPointReporting {
-    var lastIterations: Int { get }
+    var lastIterations: Int? { get }
 }
+
+extension ContractionGNN: FixedPointReporting {}
 
 /// Node classification: graph layers with an activation (and dropout on every layer's input,
 /// as Kipf & Welling) between them, ending either in a last graph layer with one output per
@@ -51,7 +53,7 @@ public final class NodeClassifier: Module {
 
     /// The fixed-point iterations of the last forward pass, if a layer iterates to one.
     public var fixedPointIterations: Int? {
-        layers.compactMap { ($0 as? FixedPointReporting)?.lastIterations }.last
+        layers.compactMap { ($0 as? FixedPointReporting)?.lastIterations ?? nil }.last
     }
 }
 
@@ -64,9 +66,9 @@ public final class GraphClassifier: Module {
     public let layers: [any GraphLayer]
     public let readoutHead: MLP
     public let activation: Activation
-    public let readout: Readout.Kind
+    public let readout: Aggregation
 
-    public init(layers: [any GraphLayer], readoutHead: MLP, activation: Activation, readout: Readout.Kind) {
+    public init(layers: [any GraphLayer], readoutHead: MLP, activation: Activation, readout: Aggregation) {
         self.layers = layers
         self.readoutHead = readoutHead
         self.activation = activation
@@ -76,10 +78,10 @@ public final class GraphClassifier: Module {
     /// One output row per graph of the batch.
     public func callAsFunction(_ batch: GraphBatch) -> Tensor {
         var h = batch.graph.nodeFeatures!
-        var pooled = [Readout.pool(h, batch: batch, kind: readout)]
+        var pooled = [Readout.pool(h, batch: batch, readout)]
         for layer in layers {
             h = activation(layer(h, graph: batch.graph))
-            pooled.append(Readout.pool(h, batch: batch, kind: readout))
+            pooled.append(Readout.pool(h, batch: batch, readout))
         }
         return readoutHead(Tensor.concatenate(pooled, alongAxis: 1))
     }

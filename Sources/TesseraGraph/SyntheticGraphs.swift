@@ -126,7 +126,7 @@ public enum SyntheticGraphs {
     // MARK: - Helpers
 
     /// Fisher–Yates with the generator's stream.
-    static func shuffle(_ values: inout [Int], generator: inout RandomGenerator) {
+    public static func shuffle(_ values: inout [Int], generator: inout RandomGenerator) {
         guard values.count > 1 else { return }
         for i in stride(from: values.count - 1, to: 0, by: -1) { values.swapAt(i, generator.nextInt(below: i + 1)) }
     }

@@ -34,10 +34,14 @@ import TesseraTraining
         #expect(Array(picture.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
     }
 
+    /// The shipped citation recipes on a citation graph of 300 nodes instead of 1,000 (debug builds
+    /// are slow; `make convergence` trains the full ones): the same split rule, the same targets.
+    static let smallCitation = ["data.nodesPerClass=60", "data.validationNodes=60"]
+
     @Test func citationGCNReachesItsTargetAndTheFeatureOnlyMLPFallsClearlyShort() throws {
-        let (gcn, gcnDirectory) = try Self.train("configs/graph-citation-gcn.yaml")
+        let (gcn, gcnDirectory) = try Self.train("configs/graph-citation-gcn.yaml", overrides: Self.smallCitation)
         defer { try? FileManager.default.removeItem(at: gcnDirectory) }
-        let (mlp, mlpDirectory) = try Self.train("configs/graph-citation-mlp.yaml")
+        let (mlp, mlpDirectory) = try Self.train("configs/graph-citation-mlp.yaml", overrides: Self.smallCitation)
         defer { try? FileManager.default.removeItem(at: mlpDirectory) }
         let (gcnAccuracy, mlpAccuracy) = (gcn["test_accuracy"] ?? 0, mlp["test_accuracy"] ?? 1)
         #expect(gcnAccuracy >= 0.8, "GCN \(gcn)")
@@ -45,13 +49,13 @@ import TesseraTraining
     }
 
     @Test func ginSeparatesCyclesFromChordedPaths() throws {
-        let (metrics, directory) = try Self.train("configs/graph-cycles-gin.yaml")
+        let (metrics, directory) = try Self.train("configs/graph-cycles-gin.yaml", overrides: ["data.graphCount=300"])
         defer { try? FileManager.default.removeItem(at: directory) }
         #expect((metrics["test_accuracy"] ?? 0) >= 0.95, "\(metrics)")
     }
 
     @Test func triangleRegressionBeatsPredictingTheMean() throws {
-        let (metrics, directory) = try Self.train("configs/graph-triangles-gin.yaml", overrides: ["training.steps=300"])
+        let (metrics, directory) = try Self.train("configs/graph-triangles-gin.yaml", overrides: ["training.steps=200", "data.graphCount=400"])
         defer { try? FileManager.default.removeItem(at: directory) }
         let (error, baseline) = (metrics["test_mae"] ?? .infinity, metrics["baseline_mae"] ?? 0)
         #expect(error < 0.5 * baseline, "MAE \(error) against the mean's \(baseline)")
@@ -59,7 +63,8 @@ import TesseraTraining
     }
 
     @Test func contractionGNNLearnsTheCitationNodesAndReportsItsIterations() throws {
-        let (metrics, directory) = try Self.train("configs/graph-citation-contraction.yaml")
+        let (metrics, directory) = try Self.train("configs/graph-citation-contraction.yaml",
+                                                  overrides: Self.smallCitation + ["training.steps=100"])
         defer { try? FileManager.default.removeItem(at: directory) }
         #expect((metrics["test_accuracy"] ?? 0) >= 0.7, "\(metrics)")
         let iterations = try #require(metrics["fixed_point_iterations"])

@@ -8,9 +8,12 @@ func makeNodeClassifier(_ section: GraphModelSection, inputSize: Int, classCount
                         generator: inout RandomGenerator) throws -> NodeClassifier {
     let widths = [inputSize] + section.hiddenSizes
     if section.kind == .contraction {
-        let layer = ContractionGNN(inputSize: inputSize, stateSize: section.stateSize, outputSize: classCount,
-                                   contractionFactor: section.contractionFactor, tolerance: section.tolerance,
-                                   maximumIterations: section.maximumIterations, generator: &generator)
+        // Spectral normalisation bounds the transition's Lipschitz constant by contractionFactor, so
+        // the iteration converges whatever the weights (ContractionGNN's doc comment).
+        let layer = ContractionGNN(labelSize: inputSize, stateSize: section.stateSize, outputSize: classCount,
+                                   contractionBound: section.contractionFactor, penaltyThreshold: section.contractionFactor,
+                                   solver: FixedPointSolver(tolerance: section.tolerance, maximumIterations: section.maximumIterations),
+                                   generator: &generator)
         return NodeClassifier(layers: [layer], activation: .identity, dropout: section.dropout, generator: &generator)
     }
     var layers: [any GraphLayer] = []
@@ -35,7 +38,7 @@ func makeGraphClassifier(_ section: GraphModelSection, inputSize: Int, outputSiz
     let pooledWidth = widths.reduce(0, +)
     let head = MLP(sizes: [pooledWidth, section.hiddenSizes.last!, outputSize], activation: section.activation, generator: &generator)
     return GraphClassifier(layers: layers, readoutHead: head, activation: section.activation,
-                           readout: Readout.Kind(rawValue: section.readout)!)
+                           readout: Aggregation(rawValue: section.readout)!)
 }
 
 /// One graph layer of the section's kind from `input` to `output` features. GAT's hidden layers
@@ -48,10 +51,12 @@ private func graphLayer(_ section: GraphModelSection, input: Int, output: Int, i
     case .gat:
         let heads = isOutput ? 1 : section.headCount
         precondition(isOutput || output % heads == 0, "GAT hidden width \(output) must split into \(heads) heads")
-        return GraphAttention(inputSize: input, outputSize: isOutput ? output : output / heads, headCount: heads,
-                              concatenate: !isOutput, generator: &generator)
+        return GraphAttention(input, isOutput ? output : output / heads, heads: heads, concatenateHeads: !isOutput,
+                              attentionDropout: section.dropout, generator: &generator)
     case .gin:
-        return GINConvolution(mlp: MLP(sizes: [input, output, output], activation: section.activation, generator: &generator))
+        // Xu et al.'s GIN-ε: a learned ε and a 2-layer MLP per layer.
+        return GINConvolution(MLP(sizes: [input, output, output], activation: section.activation, generator: &generator),
+                              learnEpsilon: true)
     case .chebyshev:
         return ChebyshevConvolution(inputSize: input, outputSize: output, order: section.chebyshevOrder, generator: &generator)
     case .mlp:
