@@ -6,7 +6,7 @@
 #   Tests/benchmarks.sh [ROUNDS] > results.jsonl
 #
 # Needs a release build (`swift build -c release`) and the peers' Python environment
-# (`python3 -m venv /opt/peers && /opt/peers/bin/pip install torch numpy scikit-learn gymnasium`).
+# (`python3 -m venv /opt/peers && /opt/peers/bin/pip install torch numpy scikit-learn gymnasium jax networkx`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -33,6 +33,12 @@ for round in $(seq "$rounds"); do
   if has cartpole; then
     $one_core $bench cartpole --json
     $one_core "$python" "$peers/cartpole.py"
+  fi
+  if has gcn; then
+    $one_core $bench gcn --json
+    for framework in torch jax; do $one_core "$python" "$peers/gcn.py" --framework $framework --threads 1 --phase step; done
+    $one_core $bench gcn-large --json
+    $one_core "$python" Tests/Benchmarks/gcn_large.py
   fi
   $one_core $bench gemm --json
   $one_core $bench elementwise --json

@@ -26,6 +26,10 @@ struct TesseraBench {
         ("checkpoint", "save/load MB/s and compression of a trained model vs plain zstd", checkpointBenchmark),
         ("ode", "dopri5 solve and adjoint gradient of an MLP vector field 2-64-2 tanh, batch 256, t 0→1, rtol 1e-3, atol 1e-6 (vs Tests/Benchmarks/ode.py)",
          odeBenchmark),
+        ("gcn", "forward + backward + Adam of the 2-layer GCN (hidden 16) on the karate club, phases timed apart (vs shared/bench/gcn.py)",
+         gcnKarateBenchmark),
+        ("gcn-large", "the same 2-layer GCN step on a 10⁴-node, 10⁵-edge synthetic graph, 64 features (vs Tests/Benchmarks/gcn_large.py)",
+         gcnLargeBenchmark),
         ("allreduce", "gradient averaging vs raw MPI_Allreduce, and step time with/without overlap (run under mpirun)",
          allreduceBenchmark),
     ]

@@ -36,18 +36,21 @@ struct PlotArea {
             let yValue = y.lowerBound + fraction * (y.upperBound - y.lowerBound)
             let yPixel = bottom - Int(fraction * Double(bottom - top))
             image.drawLine(left, yPixel, right, yPixel, color: grey)
-            image.draw(text: Self.formatTick(yValue), x: left - 76, y: yPixel - 3, color: black)
+            image.draw(text: Self.formatTick(yValue, span: y.upperBound - y.lowerBound), x: left - 76, y: yPixel - 3, color: black)
             let xValue = x.lowerBound + fraction * (x.upperBound - x.lowerBound)
             let xPixel = left + Int(fraction * Double(right - left))
             image.drawLine(xPixel, bottom, xPixel, bottom + 4, color: black)
-            image.draw(text: Self.formatTick(xValue), x: xPixel - 12, y: bottom + 8, color: black)
+            image.draw(text: Self.formatTick(xValue, span: x.upperBound - x.lowerBound), x: xPixel - 12, y: bottom + 8, color: black)
         }
         image.drawLine(left, top, left, bottom, color: black)
         image.drawLine(left, bottom, right, bottom, color: black)
         image.draw(text: xLabel, x: (left + right) / 2 - 12, y: bottom + 22, color: black)
     }
 
-    static func formatTick(_ value: Double) -> String {
+    /// A tick value as text; a value within a thousandth of the axis span of zero is a zero
+    /// reached by rounding (`-1.1 + 0.5 · 2.2`), and reads `0`.
+    static func formatTick(_ value: Double, span: Double = 0) -> String {
+        if abs(value) < span * 1e-3 { return "0" }
         let magnitude = abs(value)
         if magnitude != 0 && (magnitude >= 1e5 || magnitude < 1e-3) { return String(format: "%.1e", value) }
         if magnitude >= 100 { return String(format: "%.0f", value) }

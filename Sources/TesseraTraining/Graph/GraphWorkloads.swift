@@ -107,7 +107,7 @@ final class NodeLevelWorkload: StepWorkload {
                               label: trainNodes.contains(node) ? "\(node)*" : "\(node)")
         }
         let classNames = recipe.data.source == .karate ? ["Mr. Hi", "Officer"] : (0...(labels.max() ?? 0)).map { "class \($0)" }
-        try ScatterPlot(points: points, title: "\(recipe.name): learned 2-D node embedding (* = labelled)", classNames: classNames)
+        try ScatterPlot(points: points, title: "\(recipe.name): 2-D embedding, * labelled", classNames: classNames)
             .render().writePNG(to: run.url.appendingPathComponent("embedding.png"))
     }
 }
