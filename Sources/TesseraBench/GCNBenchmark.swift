@@ -29,19 +29,14 @@ private func gcnStepBenchmark(_ name: String, json: Bool, model: TwoLayerGCN, in
     let firstLoss = withoutGradients { crossEntropy(logits: model(inputs), targets: labels).item }
     var lastLoss: Float = 0
     let step = Timing.measure(warmup: 20, minimumIterations: 50, minimumSeconds: 3) {
-        optimizer.zeroGradients()
-        let loss = crossEntropy(logits: model(inputs), targets: labels)
-        loss.backward()
-        optimizer.step()
-        lastLoss = loss.item
+        lastLoss = trainingStep(optimizer) { crossEntropy(logits: model(inputs), targets: labels) }
     }
     let accuracy = withoutGradients {
         let predictions = model(inputs).argmax(alongAxis: 1).scalars
         return Double(zip(predictions, labels.scalars).filter { $0 == $1 }.count) / Double(labels.count)
     }
     let forwardAndBackward = Timing.measure(warmup: 20, minimumIterations: 50, minimumSeconds: 2) {
-        optimizer.zeroGradients()
-        crossEntropy(logits: model(inputs), targets: labels).backward()
+        _ = trainingStep(optimizer, step: false) { crossEntropy(logits: model(inputs), targets: labels) }
     }
     // Gradients are in place after the last backward pass: time Adam alone on them.
     let adam = Timing.measure(warmup: 20, minimumIterations: 50, minimumSeconds: 1) { optimizer.step() }

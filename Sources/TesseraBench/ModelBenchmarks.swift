@@ -49,11 +49,7 @@ func modelStepBenchmark(_ name: String, json: Bool, withOptimizer: Bool,
     let optimizer = Adam(parameters: model.namedParameters(), learningRate: 1e-3)
     var lastLoss: Float = 0
     let timing = Timing.measure(warmup: 20, minimumIterations: 50, minimumSeconds: 3) {
-        optimizer.zeroGradients()
-        let loss = crossEntropy(logits: model(inputs), targets: labels)
-        loss.backward()
-        if withOptimizer { optimizer.step() }
-        lastLoss = loss.item
+        lastLoss = trainingStep(optimizer, step: withOptimizer) { crossEntropy(logits: model(inputs), targets: labels) }
     }
     var record = BenchmarkRecord(name, [("batch", inputs.shape[0]), ("input_shape", Array(inputs.shape.dropFirst())),
                                         ("threads", 1)])

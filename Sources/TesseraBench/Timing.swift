@@ -1,4 +1,6 @@
 import Foundation
+import TesseraNN
+import TesseraTensor
 
 /// Times `body` like the peer scripts in `shared/bench/common.py`: a warm-up, then at least
 /// `minimumIterations` runs and at least `minimumSeconds` of runs; reports the median and the
@@ -69,4 +71,15 @@ struct BenchmarkRecord {
 func rounded(_ value: Double, digits: Int = 4) -> Double {
     let scale = pow(10, Double(digits))
     return (value * scale).rounded() / scale
+}
+
+/// One timed training step as every step benchmark runs it: zero the gradients, compute the loss,
+/// backpropagate, step the optimizer (unless `step` is false, for forward + backward alone);
+/// returns the loss.
+func trainingStep(_ optimizer: some Optimizer, step: Bool = true, loss: () -> Tensor) -> Float {
+    optimizer.zeroGradients()
+    let value = loss()
+    value.backward()
+    if step { optimizer.step() }
+    return value.item
 }

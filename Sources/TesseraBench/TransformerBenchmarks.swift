@@ -40,11 +40,7 @@ func transformerStepBenchmark(json: Bool) {
     let optimizer = Adam(parameters: model.namedParameters(), learningRate: 1e-3)
     var lastLoss: Float = 0
     let timing = Timing.measure(warmup: 10, minimumIterations: 30, minimumSeconds: 3) {
-        optimizer.zeroGradients()
-        let loss = crossEntropy(logits: model(tokens), targets: labels)
-        loss.backward()
-        optimizer.step()
-        lastLoss = loss.item
+        lastLoss = trainingStep(optimizer) { crossEntropy(logits: model(tokens), targets: labels) }
     }
     var record = BenchmarkRecord("transformer-step", [("batch", 32), ("sequence", 64), ("model_dimensions", 128),
                                                       ("heads", 4), ("layers", 2), ("threads", 1),

@@ -11,27 +11,16 @@ Geometric does). Prints one JSON line per variant.
 
     taskset -c 0 /opt/peers/bin/python Tests/Benchmarks/gcn_large.py
 """
-import os
+import json
+import math
 
-for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ[variable] = "1"
+from twin import closed_form, measure  # first: it pins the math libraries to one thread before torch loads
 
-import json  # noqa: E402
-import math  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
+import torch
+import torch.nn.functional as F
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-torch.set_num_threads(1)
 NODES, FEATURES, HIDDEN, CLASSES = 10_000, 64, 32, 8
 OFFSETS = [1, 7, 31, 211, 1627]
-
-
-def closed_form(shape, value):
-    count = math.prod(shape)
-    return torch.tensor([value(index) for index in range(count)], dtype=torch.float32).reshape(shape)
 
 
 def graph():
@@ -43,18 +32,6 @@ def graph():
     degree = torch.zeros(NODES).index_add_(0, targets, torch.ones(len(targets)))
     coefficients = degree[sources].rsqrt() * degree[targets].rsqrt()
     return sources, targets, coefficients
-
-
-def measure(body, warmup=20, minimum_iterations=50, minimum_seconds=3.0):
-    for _ in range(warmup):
-        body()
-    samples = []
-    start = time.perf_counter()
-    while len(samples) < minimum_iterations or time.perf_counter() - start < minimum_seconds:
-        t0 = time.perf_counter()
-        body()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples) * 1e3, len(samples)
 
 
 def main():
@@ -87,7 +64,7 @@ def main():
             last["loss"] = float(loss)
 
         first_loss = float(F.cross_entropy(forward(), labels))
-        median, iterations = measure(step)
+        median, iterations = measure(step, warmup=20, minimum_iterations=50, minimum_seconds=3.0)
         with torch.no_grad():
             accuracy = float((forward().argmax(1) == labels).float().mean())
         print(json.dumps({"benchmark": "gcn-large", "framework": "torch", "variant": name, "torch": torch.__version__,

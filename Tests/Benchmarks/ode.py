@@ -8,26 +8,15 @@ JSON line per variant with the median milliseconds and the NFE.
 
     taskset -c 0 /opt/peers/bin/python Tests/Benchmarks/ode.py
 """
-import os
+import json
+import math
 
-for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ[variable] = "1"
+from twin import closed_form, measure  # first: it pins the math libraries to one thread before torch loads
 
-import json  # noqa: E402
-import math  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
+import torch
+import torchdiffeq
 
-import torch  # noqa: E402
-import torchdiffeq  # noqa: E402
-
-torch.set_num_threads(1)
 HIDDEN, BATCH = 64, 256
-
-
-def closed_form(shape, value):
-    count = math.prod(shape)
-    return torch.tensor([value(index) for index in range(count)], dtype=torch.float32).reshape(shape)
 
 
 class Field(torch.nn.Module):
@@ -42,18 +31,6 @@ class Field(torch.nn.Module):
     def forward(self, t, u):
         self.nfe += 1
         return torch.nn.functional.linear(torch.tanh(torch.nn.functional.linear(u, self.w1, self.b1)), self.w2, self.b2)
-
-
-def measure(body, warmup, minimum_iterations, minimum_seconds=2.0):
-    for _ in range(warmup):
-        body()
-    samples = []
-    start = time.perf_counter()
-    while len(samples) < minimum_iterations or time.perf_counter() - start < minimum_seconds:
-        begin = time.perf_counter()
-        body()
-        samples.append(time.perf_counter() - begin)
-    return statistics.median(samples) * 1e3, len(samples)
 
 
 def main():
