@@ -48,8 +48,10 @@ import TesseraTraining
         #expect(Self.isPNG(directory.appendingPathComponent("flow.png")))
     }
 
+    /// At the looser tolerances of one process (the recipe's are tight for `--np 2`): 30 s instead of 46 in debug.
     @Test func anODEBlockInPlaceOfResidualBlocksClassifiesTheDigits() throws {
-        let (metrics, directory) = try Self.train("configs/ode-digits.yaml", overrides: ["training.steps=120", "training.evaluateEvery=0"])
+        let (metrics, directory) = try Self.train("configs/ode-digits.yaml", overrides: [
+            "training.steps=120", "training.evaluateEvery=0", "solver.rtol=0.001", "solver.atol=0.0001"])
         defer { try? FileManager.default.removeItem(at: directory) }
         #expect((metrics["test_accuracy"] ?? 0) >= 0.9, "\(metrics)")
     }
