@@ -42,7 +42,7 @@ let libraries: [Target] = [
         name: "TesseraTraining",
         dependencies: [
             "TesseraTensor", "TesseraNN", "TesseraData", "TesseraConfig", "TesseraCheckpoint", "TesseraDistributed",
-            "TesseraTransformers", "TesseraReinforcement", "TesseraGraph", "TesseraPicture",
+            "TesseraTransformers", "TesseraReinforcement", "TesseraGraph", "TesseraODE", "TesseraPicture",
         ]),
 ]
 

@@ -57,6 +57,10 @@ struct TrainCommand: ParsableCommand {
             try trainGraph(recipeValue)
             return
         }
+        if ODETasks.handles(recipeValue) {
+            try trainODE(recipeValue)
+            return
+        }
         let task = recipeValue.root.mapping?["task"]?.string ?? "classification"
         if ReinforcementTasks.taskNames.contains(task) {
             try trainReinforcement(recipeValue, task: task)
@@ -116,6 +120,20 @@ extension TrainCommand {
 }
 
 extension TrainCommand {
+    /// Neural-ODE recipes (`task: ode`) in this process; with `--np N` `DistributedRun` runs them.
+    func trainODE(_ recipeValue: Recipe) throws {
+        if weights != nil { throw ValidationError("--weights loads classification models; ODE recipes start from their seed or --resume") }
+        let directory = try RunDirectory(path: runDirectory ?? "runs/\(try ODETasks.name(of: recipeValue))")
+        InterruptSignal.install()
+        let request: ResumeRequest = resume == nil ? .none : resume == "auto" ? .automatic : .path(resume!)
+        let result = try ODETasks.train(recipe: recipeValue, runDirectory: directory, resume: request, showProgress: !quiet)
+        if let signalName = result.interruptedBy { throw ExitCode(signalName == "SIGINT" ? 130 : 143) }
+        print("trained: \(result.steps) steps in \(String(format: "%.1f", result.wallSeconds)) s; " + result.metricsLine)
+        print("  checkpoint: \(result.checkpointPath ?? "none")\n  metrics:    \(directory.metricsURL.path)\n  summary:    \(directory.summaryURL.path)\n  curves:     \(directory.curvesURL.path)")
+    }
+}
+
+extension TrainCommand {
     /// The reinforcement-learning tasks in this process. With `--np N` (N > 1) `run()` has already
     /// started the recipe under `mpirun`, where `DistributedRun` runs `impala` and `ddppo` and
     /// refuses the tasks that train in one process.
@@ -150,7 +168,7 @@ struct LoadedRecipe {
     init(_ recipe: Recipe) throws {
         let task = recipe.root.mapping?["task"]?.string ?? "classification"
         guard task == "classification" else {
-            throw ValidationError("\(recipe.file): task '\(task)' is not one this version of tessera trains (known: classification, \((TransformerTasks.taskNames + [GraphTasks.taskName] + ReinforcementTasks.taskNames).joined(separator: ", ")))")
+            throw ValidationError("\(recipe.file): task '\(task)' is not one this version of tessera trains (known: classification, \((TransformerTasks.taskNames + [GraphTasks.taskName, ODETasks.taskName] + ReinforcementTasks.taskNames).joined(separator: ", ")))")
         }
         classification = try recipe.decode(ClassificationRecipe.self)
         yaml = try recipe.canonicalYAML()

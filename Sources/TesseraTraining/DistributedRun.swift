@@ -66,8 +66,16 @@ public enum DistributedRun {
                                               collective: collective, showProgress: showProgress)
                 return try trainer.train(resume: resume)
             }, headline: GraphTasks.headline)
+        case ODETasks.taskName:
+            let decoded = try recipe.decode(ODERecipe.self)
+            if weights != nil { throw TrainingError("--weights loads classification models; ODE recipes start from their seed or --resume") }
+            return RankRun(name: decoded.name, distributed: decoded.distributed, train: { collective, directory, resume, showProgress in
+                let trainer = try StepTrainer(recipe: decoded, recipeYAML: yaml, runDirectory: directory,
+                                              collective: collective, showProgress: showProgress)
+                return try trainer.train(resume: resume)
+            }, headline: { $0.metricsLine })
         default:
-            let known = ["classification"] + TransformerTasks.taskNames + [GraphTasks.taskName] + ActorLearnerRun.taskNames
+            let known = ["classification"] + TransformerTasks.taskNames + [GraphTasks.taskName, ODETasks.taskName] + ActorLearnerRun.taskNames
             throw TrainingError("\(recipeFile): task '\(task)' does not train with several processes (these do: \(known.joined(separator: ", "))); train it without --np")
         }
     }

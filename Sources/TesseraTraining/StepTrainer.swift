@@ -122,7 +122,7 @@ public final class StepTrainer {
                 let metrics = MetricsRecord(step: step, values: record)
                 progress.metrics.append(metrics)
                 try run.appendMetrics(metrics)
-                let shown = ["loss", "test_loss", workload.primaryMetric].compactMap { key in record[key].map { (key, $0) } }
+                let shown = (["loss", "test_loss", workload.primaryMetric] + workload.progressMetrics).compactMap { key in record[key].map { (key, $0) } }
                 progressReporter.update(step: step, totalSteps: totalSteps, epoch: 0, values: shown,
                                         samplesPerSecond: record["samples_per_second"] ?? 0,
                                         elapsedSeconds: Date().timeIntervalSince(segmentStart))

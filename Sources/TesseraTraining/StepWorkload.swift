@@ -19,6 +19,9 @@ protocol StepWorkload: AnyObject {
     var primaryMetric: String { get }
     /// Whether a larger ``primaryMetric`` is better (accuracies) or a smaller one (errors).
     var primaryMetricIsHigherBetter: Bool { get }
+    /// Evaluation metrics shown in the progress line besides the losses and the primary metric
+    /// (a neural ODE's function evaluations).
+    var progressMetrics: [String] { get }
     /// Extra checkpoint metadata (the tokenizer), so generation needs only the checkpoint.
     var metadata: [String: String] { get }
     /// Pictures or tables of the finished run beside the curves (a learned embedding); rank 0
@@ -28,6 +31,7 @@ protocol StepWorkload: AnyObject {
 
 extension StepWorkload {
     var primaryMetricIsHigherBetter: Bool { true }
+    var progressMetrics: [String] { [] }
     var metadata: [String: String] { [:] }
     func writeArtifacts(to run: RunDirectory) throws {}
 }
@@ -72,6 +76,17 @@ func countedTargets(_ targets: Tensor, ignoreIndex: Float) -> Int {
 /// The generator of step `step`'s batch: its own stream of the recipe's seed.
 func batchGenerator(seed: UInt64, step: Int) -> RandomGenerator {
     RandomGenerator(seed: seed).derived(stream: RandomStreams.data).derived(stream: UInt64(step))
+}
+
+/// The training examples of step `step`'s global batch, out of `count`: the first `batchSize` of a
+/// partial Fisher–Yates shuffle drawn from ``batchGenerator(seed:step:)``, so the batch is a pure
+/// function of the seed and the step (all of them when `batchSize ≥ count`).
+func stepBatch(seed: UInt64, step: Int, batchSize: Int, count: Int) -> [Int] {
+    var generator = batchGenerator(seed: seed, step: step)
+    var order = Array(0..<count)
+    let size = min(batchSize, count)
+    for i in 0..<size { order.swapAt(i, i + generator.nextInt(below: count - i)) }
+    return Array(order[0..<size])
 }
 
 /// Held-out examples come from a stream no training step uses.

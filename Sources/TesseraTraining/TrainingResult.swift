@@ -18,6 +18,12 @@ public struct TrainingResult {
     /// Set when the run stopped early on SIGINT/SIGTERM (after saving a checkpoint).
     public let interruptedBy: String?
     public let checkpointPath: String?
+
+    /// Every final metric on one line, by name (`test_accuracy 0.97, test_loss 0.1`): the headline
+    /// of the families whose metrics differ by task (graphs, neural ODEs).
+    public var metricsLine: String {
+        finalMetrics.keys.sorted().map { "\($0) \(finalMetrics[$0]!)" }.joined(separator: ", ")
+    }
 }
 
 /// The `derived(stream:)` numbers of the run's random streams, so each use of the recipe's seed

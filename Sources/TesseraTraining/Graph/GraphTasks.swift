@@ -18,9 +18,7 @@ public enum GraphTasks {
     }
 
     /// A finished run's final metrics on one line, by name.
-    public static func headline(_ result: TrainingResult) -> String {
-        result.finalMetrics.keys.sorted().map { "\($0) \(result.finalMetrics[$0]!)" }.joined(separator: ", ")
-    }
+    public static func headline(_ result: TrainingResult) -> String { result.metricsLine }
 
     /// Decodes and validates `recipe`, trains it in this process into `runDirectory`, and returns
     /// the result (`DistributedRun` trains it with several processes).

@@ -151,12 +151,9 @@ final class GraphLevelWorkload: StepWorkload {
     }
 
     func trainingLoss(step: Int, shard: BatchShard) -> (loss: Tensor, examples: Int) {
-        // The step's batch: the first batchSize graphs of a partial Fisher–Yates shuffle.
-        var generator = batchGenerator(seed: recipe.seed, step: step)
-        var order = Array(trainGraphs.indices)
-        let size = min(recipe.data.batchSize, order.count)
-        for i in 0..<size { order.swapAt(i, i + generator.nextInt(below: order.count - i)) }
-        let mine = order[0..<size][shard.rows(of: size)].map { trainGraphs[$0] }
+        let order = stepBatch(seed: recipe.seed, step: step, batchSize: recipe.data.batchSize, count: trainGraphs.count)
+        let size = order.count
+        let mine = order[shard.rows(of: size)].map { trainGraphs[$0] }
         let batch = try! GraphBatch(mine)
         let outputs = network(batch)
         return (loss(outputs, batch: batch) / Float(size), mine.count)

@@ -1,0 +1,192 @@
+import Foundation
+import TesseraData
+import TesseraNN
+import TesseraODE
+import TesseraTensor
+
+/// An ODE block between an optional linear projection and a head: a linear layer from the whole
+/// final state, or (`head: state`) the state's first outputs as they are.
+final class ODENetwork: Layer {
+    let projection: Linear?
+    let block: ODEBlock
+    let head: Linear?
+    let outputCount: Int
+
+    init(_ section: ODEModelSection, solver: ODESolverSection, inputFeatures: Int, outputCount: Int,
+         generator: inout RandomGenerator) {
+        projection = section.projectionWidth > 0 ? Linear(inputFeatures, section.projectionWidth, generator: &generator) : nil
+        var config = ODEBlockConfig(features: section.projectionWidth > 0 ? section.projectionWidth : inputFeatures)
+        config.augmentedDimensions = section.augmentedDimensions
+        config.hiddenSizes = section.hiddenSizes
+        config.activation = section.activation
+        config.timeDependent = section.timeDependent
+        config.endTime = section.endTime
+        config.solver = solver.options
+        config.adjoint = solver.gradient == .adjoint
+        block = ODEBlock(config: config, generator: &generator)
+        head = section.head == .linear ? Linear(config.stateFeatures, outputCount, generator: &generator) : nil
+        self.outputCount = outputCount
+    }
+
+    func callAsFunction(_ input: Tensor) -> Tensor {
+        let final = block(projection.map { $0(input) } ?? input)
+        return head.map { $0(final) } ?? final.slice(alongAxis: 1, start: 0, end: outputCount)
+    }
+
+    /// The states at `times` of the flow from `input` (augmented), without gradients:
+    /// `[times.count, batch, stateFeatures]`.
+    func trajectories(_ input: Tensor, times: [Float]) throws -> Tensor {
+        try withoutGradients {
+            let field: ODEFunction = { [function = block.function] t, u in function(t, u) }
+            let initial = block.augment(projection.map { $0(input) } ?? input)
+            return try odeint(field, initial: initial, times: times, options: block.config.solver).stacked()
+        }
+    }
+}
+
+/// The examples of a supervised ODE recipe, split by the seed: inputs `[count, features]`, class
+/// indices (or, for `reflection`, target values) as labels.
+func odeSupervisedData(_ section: ODEDataSection, seed: UInt64) throws -> DatasetSplit {
+    var generator = RandomGenerator(seed: seed).derived(stream: RandomStreams.data)
+    let all: TensorDataset
+    switch section.source {
+    case .digits:
+        return try Digits.split(layout: .flat, testFraction: section.testFraction, seed: seed)
+    case .spirals:
+        all = SyntheticPoints.spirals(count: section.count, turns: section.turns, noise: section.noise, generator: &generator)
+    case .moons:
+        all = SyntheticPoints.moons(count: section.count, noise: section.noise, generator: &generator)
+    case .circles:
+        all = SyntheticPoints.circles(count: section.count, factor: section.factor, noise: section.noise, generator: &generator)
+    case .reflection:
+        let inputs = Tensor.randomUniform([section.count, 1], low: -1, high: 1, generator: &generator)
+        all = TensorDataset(inputs: inputs, labels: -inputs.reshape([-1]))
+    }
+    return all.split(testFraction: section.testFraction, seed: seed, stratified: section.source != .reflection)
+}
+
+/// Classification (cross entropy) or, for `reflection`, regression (squared error) with a
+/// ``ODENetwork``. Each step trains on `data.batchSize` training examples drawn by
+/// ``stepBatch(seed:step:batchSize:count:)``; with several processes each solves its
+/// ``BatchShard`` of them and divides its summed loss by the global batch size.
+///
+/// Reports NFE: `train_nfe`, the forward solve of the last training step (on rank 0's shard), and
+/// `test_nfe`, the solve of the whole test set. Both are functions of the parameters and the
+/// batch (dopri5 picks its first step afresh from the state in every solve), so they, like the
+/// losses, come out the same in a resumed run.
+final class ODESupervisedWorkload: StepWorkload {
+    let recipe: ODERecipe
+    let train: TensorDataset, test: TensorDataset
+    let network: ODENetwork
+    let isRegression: Bool
+    var model: any Module { network }
+    var primaryMetric: String { isRegression ? "test_mse" : "test_accuracy" }
+    var primaryMetricIsHigherBetter: Bool { !isRegression }
+    var progressMetrics: [String] { ["train_nfe", "test_nfe"] }
+    private var lastTrainingNFE = 0
+
+    init(_ recipe: ODERecipe, generator: inout RandomGenerator) throws {
+        self.recipe = recipe
+        let split = try odeSupervisedData(recipe.data, seed: recipe.seed)
+        (train, test) = (split.train, split.test)
+        isRegression = recipe.data.source == .reflection
+        network = ODENetwork(recipe.model, solver: recipe.solver, inputFeatures: recipe.data.source.featureCount,
+                             outputCount: recipe.data.source.outputCount, generator: &generator)
+    }
+
+    func trainingLoss(step: Int, shard: BatchShard) -> (loss: Tensor, examples: Int) {
+        let batch = stepBatch(seed: recipe.seed, step: step, batchSize: recipe.data.batchSize, count: train.count)
+        let index = Tensor(batch[shard.rows(of: batch.count)].map(Float.init))
+        let outputs = network(train.inputs.indexSelect(alongAxis: 0, indices: index))
+        lastTrainingNFE = network.block.lastFunctionEvaluations
+        return (summedLoss(outputs, train.labels.indexSelect(alongAxis: 0, indices: index)) / Float(batch.count), index.count)
+    }
+
+    private func summedLoss(_ outputs: Tensor, _ targets: Tensor) -> Tensor {
+        guard isRegression else { return crossEntropy(logits: outputs, targets: targets, reduction: .sum) }
+        let error = outputs.reshape([-1]) - targets
+        return (error * error).sum()
+    }
+
+    func evaluate() -> [String: Double] {
+        withoutGradients {
+            let outputs = network(test.inputs)
+            var metrics = ["test_loss": Double(summedLoss(outputs, test.labels).item) / Double(test.count),
+                           "test_nfe": Double(network.block.lastFunctionEvaluations),
+                           "train_nfe": Double(lastTrainingNFE)]
+            if isRegression {
+                metrics["test_mse"] = metrics["test_loss"]
+            } else {
+                metrics["test_accuracy"] = Double(outputs.argmax(alongAxis: -1).equal(test.labels).mean().item)
+            }
+            if let error = network.block.lastError { print("ode: the test-set solve failed: \(error)") }
+            return metrics
+        }
+    }
+
+    func writeArtifacts(to run: RunDirectory) throws {
+        switch recipe.data.source {
+        case .reflection: try ODEFlowPlots.trajectories(network, title: recipe.name, to: run.url.appendingPathComponent("flow.png"))
+        case .spirals, .moons, .circles:
+            try ODEFlowPlots.planarFlow(network, points: test, title: recipe.name, to: run.url.appendingPathComponent("flow.png"))
+        case .digits: break
+        }
+    }
+}
+
+/// Density estimation with ``FFJORD``: each step's loss is the mean negative log-likelihood of the
+/// step's batch of points (sharded and weighted as in ``ODESupervisedWorkload``); the metric is the
+/// mean log-likelihood of the held-out points, and `density.png` shows the learned density with
+/// samples drawn by integrating backward from the base.
+final class ODEFlowWorkload: StepWorkload {
+    let recipe: ODERecipe
+    let train: Tensor, test: Tensor
+    let flow: FFJORD
+    var model: any Module { flow }
+    let primaryMetric = "test_log_likelihood"
+    var progressMetrics: [String] { ["train_nfe", "test_nfe"] }
+    private var lastTrainingNFE = 0
+
+    init(_ recipe: ODERecipe, generator: inout RandomGenerator) throws {
+        self.recipe = recipe
+        let split = try odeSupervisedData(recipe.data, seed: recipe.seed)
+        (train, test) = (split.train.inputs, split.test.inputs)
+        var config = FFJORDConfig(features: 2)
+        config.hiddenSizes = recipe.model.hiddenSizes
+        config.activation = recipe.model.activation
+        config.endTime = recipe.model.endTime
+        config.trace = recipe.model.trace
+        config.solver = recipe.solver.options
+        config.adjoint = recipe.solver.gradient == .adjoint
+        flow = FFJORD(config: config, generator: &generator)
+    }
+
+    func trainingLoss(step: Int, shard: BatchShard) -> (loss: Tensor, examples: Int) {
+        let batch = stepBatch(seed: recipe.seed, step: step, batchSize: recipe.data.batchSize, count: train.shape[0])
+        let index = Tensor(batch[shard.rows(of: batch.count)].map(Float.init))
+        let points = train.indexSelect(alongAxis: 0, indices: index)
+        let logLikelihood: Tensor
+        do { logLikelihood = try flow.logLikelihood(points) } catch {
+            print("ode: the flow's solve failed at step \(step + 1): \(error)")
+            logLikelihood = Tensor.full([points.shape[0]], .nan)
+        }
+        lastTrainingNFE = flow.lastFunctionEvaluations
+        return (-logLikelihood.sum() / Float(batch.count), index.count)
+    }
+
+    func evaluate() -> [String: Double] {
+        withoutGradients {
+            let mean: Double
+            do { mean = Double(try flow.logLikelihood(test).mean().item) } catch {
+                print("ode: the test-set solve failed: \(error)")
+                mean = .nan
+            }
+            return ["test_log_likelihood": mean, "test_loss": -mean, "test_nfe": Double(flow.lastFunctionEvaluations),
+                    "train_nfe": Double(lastTrainingNFE)]
+        }
+    }
+
+    func writeArtifacts(to run: RunDirectory) throws {
+        try ODEFlowPlots.density(flow, data: test, to: run.url.appendingPathComponent("density.png"))
+    }
+}
