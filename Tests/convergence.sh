@@ -55,4 +55,11 @@ AT_MOST=1 check configs/graph-citation-mlp.yaml test_accuracy 0.6     # the grap
 AT_MOST=1 check configs/graph-triangles-gin.yaml test_mae 1.5         # predicting the mean: 2.91
 check configs/graph-karate.yaml test_accuracy 0.9 --np 2
 check configs/graph-cycles-gin.yaml test_accuracy 0.95 --np 2
+# Neural ODEs (issue 12); ode-spirals takes about 80 s, ode-ffjord-moons about 45 s.
+check configs/ode-spirals.yaml test_accuracy 0.95
+check configs/ode-digits.yaml test_accuracy 0.95
+check configs/ode-digits.yaml test_accuracy 0.95 --np 2
+AT_MOST=1 check configs/ode-anode-reflection.yaml test_mse 0.01          # plain NODE: 0.236
+check configs/ode-anode-circles.yaml test_accuracy 0.95
+check configs/ode-ffjord-moons.yaml test_log_likelihood -1.0               # -0.530 measured
 exit $status
