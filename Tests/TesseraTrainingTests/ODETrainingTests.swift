@@ -169,13 +169,7 @@ import TesseraTraining
             #expect(ranks[1].parameters[name]?.map(\.bitPattern) == ranks[0].parameters[name]?.map(\.bitPattern),
                     "\(name) differs between the ranks")
         }
-        let (expected, actual) = (try TransformerDistributedTests.losses(local[0].directory),
-                                  try TransformerDistributedTests.losses(ranks[0].directory))
-        #expect(expected.keys.sorted() == Array(1...4) && actual.keys.sorted() == Array(1...4))
-        for step in 1...4 {
-            let (a, b) = (expected[step] ?? .nan, actual[step] ?? .nan)
-            #expect(abs(a - b) <= 1e-4 * abs(a), "\(solver) step \(step): 2-rank loss \(b) vs one process \(a)")
-        }
+        try RunComparisons.expectSameLosses(local[0].directory, ranks[0].directory, steps: 4, "\(solver), 2 ranks against one process")
     }
 
     /// A 2-rank run stopped at step 3 and resumed with `auto` ends with the uninterrupted run's
@@ -192,32 +186,12 @@ import TesseraTraining
         _ = try Self.train(yaml: yaml, processes: 2, overrides: options + ["training.steps=3"], directories: directories)
         _ = try Self.train(yaml: yaml, processes: 2, overrides: options + ["training.steps=6"], directories: directories,
                            resume: .automatic)
-        let path = "checkpoints/step-00000006.tsr"
-        let expected = try Checkpoint.read(from: reference[0].directory.appendingPathComponent(path).path).entries
-        let actual = try Checkpoint.read(from: directories[0].appendingPathComponent(path).path).entries
-        #expect(expected.map(\.name) == actual.map(\.name) && !expected.isEmpty)
-        for (a, b) in zip(expected, actual) { #expect(a.bytes == b.bytes, "\(a.name) differs in the resumed checkpoint") }
+        try RunComparisons.expectSameCheckpoint("checkpoints/step-00000006.tsr", in: reference[0].directory, directories[0])
     }
 
     /// Through the executables: `tessera train --np 2` logs the losses of `--np 1`.
     @Test func mpirunWithTwoProcessesLogsTheLossesOfOneProcess() throws {
-        let workspace = CommandLineTool.temporaryDirectory("odp-mpi")
-        defer { try? FileManager.default.removeItem(at: workspace) }
-        let recipeFile = workspace.appendingPathComponent("tiny-ode.yaml")
-        try Self.tiny["rk4"]!.write(to: recipeFile, atomically: true, encoding: .utf8)
-        var losses: [Int: [Int: Double]] = [:]
-        for processes in [1, 2] {
-            let directory = workspace.appendingPathComponent("np\(processes)")
-            let result = try CommandLineTool.run(["train", recipeFile.path, "--np", "\(processes)", "--run-dir", directory.path, "--quiet"])
-            #expect(result.status == 0, "np \(processes): \(result.errorOutput)")
-            losses[processes] = try TransformerDistributedTests.losses(directory)
-        }
-        let (local, distributed) = (losses[1] ?? [:], losses[2] ?? [:])
-        #expect(local.keys.sorted() == Array(1...4) && distributed.keys.sorted() == local.keys.sorted())
-        for step in local.keys.sorted() {
-            let (a, b) = (local[step]!, distributed[step] ?? .nan)
-            #expect(abs(a - b) <= 1e-4 * abs(a), "step \(step): np 2 loss \(b) vs np 1 \(a)")
-        }
+        try RunComparisons.expectMpirunMatchesOneProcess(recipe: Self.tiny["rk4"]!, named: "tiny-ode", steps: 4)
     }
 
     // MARK: - Bad input

@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+import TesseraCheckpoint
+
+/// The checks every family's data-parallel and resume tests make on finished runs: the logged
+/// losses of two runs agree step by step, two checkpoints hold the same bytes, and `tessera train
+/// --np 2` logs the losses of `--np 1`.
+enum RunComparisons {
+    /// The losses in `expected`'s and `actual`'s `metrics.jsonl` are logged at steps 1…`steps` and
+    /// agree to 1e-4 relative at each.
+    static func expectSameLosses(_ expected: URL, _ actual: URL, steps: Int, _ label: String,
+                                 sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let (reference, other) = (try TransformerDistributedTests.losses(expected), try TransformerDistributedTests.losses(actual))
+        #expect(reference.keys.sorted() == Array(1...steps) && other.keys.sorted() == Array(1...steps),
+                "\(label): logged steps \(reference.keys.sorted()) and \(other.keys.sorted())", sourceLocation: sourceLocation)
+        for step in 1...steps {
+            let (a, b) = (reference[step] ?? .nan, other[step] ?? .nan)
+            #expect(abs(a - b) <= 1e-4 * abs(a), "\(label) step \(step): loss \(b) vs \(a)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// The checkpoint at `path` in both run directories has the same entries with the same bytes.
+    static func expectSameCheckpoint(_ path: String, in expected: URL, _ actual: URL,
+                                     sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let reference = try Checkpoint.read(from: expected.appendingPathComponent(path).path).entries
+        let other = try Checkpoint.read(from: actual.appendingPathComponent(path).path).entries
+        #expect(reference.map(\.name) == other.map(\.name) && !reference.isEmpty, sourceLocation: sourceLocation)
+        for (a, b) in zip(reference, other) {
+            #expect(a.bytes == b.bytes, "\(a.name) differs in \(path)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Through the built executables: `tessera train RECIPE --np 1` and `--np 2` (a coordinator and a
+    /// worker under mpirun) both succeed and log the same losses at steps 1…`steps`.
+    static func expectMpirunMatchesOneProcess(recipe yaml: String, named name: String, steps: Int,
+                                              sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let workspace = CommandLineTool.temporaryDirectory("\(name)-mpi")
+        defer { try? FileManager.default.removeItem(at: workspace) }
+        let recipeFile = workspace.appendingPathComponent("\(name).yaml")
+        try yaml.write(to: recipeFile, atomically: true, encoding: .utf8)
+        let directories = [1, 2].map { workspace.appendingPathComponent("np\($0)") }
+        for (processes, directory) in zip([1, 2], directories) {
+            let result = try CommandLineTool.run(["train", recipeFile.path, "--np", "\(processes)", "--run-dir", directory.path,
+                                                  "--set", "training.steps=\(steps)", "--quiet"])
+            #expect(result.status == 0, "np \(processes): \(result.errorOutput)", sourceLocation: sourceLocation)
+        }
+        try expectSameLosses(directories[0], directories[1], steps: steps, "\(name), np 2 against np 1", sourceLocation: sourceLocation)
+    }
+}
