@@ -94,29 +94,14 @@ import TesseraTraining
             """,
     ]
 
-    struct RankOutcome {
-        let parameters: [String: [Float]]
-        let directory: URL
-    }
-
     static func train(yaml: String, processes: Int, overrides: [String] = [], directories: [URL]? = nil,
                       resume: ResumeRequest = .none) throws -> [RankOutcome] {
         let (recipe, canonical, file) = try decode(yaml: yaml, overrides: overrides)
-        let directories = directories ?? (0..<processes).map { CommandLineTool.temporaryDirectory("gdp-rank\($0)") }
-        let group = LocalCommunicator.group(size: processes)
-        return try onThreads(processes) { rank in
-            let collective = processes == 1 ? nil : CommunicatorCollective(communicator: group[rank], settings: recipe.distributed)
-            let trainer = try StepTrainer(recipe: recipe, recipeYAML: canonical, recipeFile: file,
-                                          runDirectory: try RunDirectory(path: directories[rank].path), collective: collective,
-                                          showProgress: false)
-            _ = try trainer.train(resume: rank == 0 ? resume : .none)
-            let parameters = Dictionary(uniqueKeysWithValues: trainer.model.namedParameters().map { ($0.name, $0.parameter.scalars) })
-            return RankOutcome(parameters: parameters, directory: directories[rank])
+        return try RankRuns.train(processes: processes, distributed: recipe.distributed, prefix: "gdp", directories: directories,
+                                  resume: resume) { runDirectory, collective in
+            try StepTrainer(recipe: recipe, recipeYAML: canonical, recipeFile: file, runDirectory: runDirectory,
+                            collective: collective, showProgress: false)
         }
-    }
-
-    static func remove(_ outcomes: [RankOutcome]) {
-        for outcome in outcomes { try? FileManager.default.removeItem(at: outcome.directory) }
     }
 
     /// Node tasks shard the labelled nodes (9 split 4 + 5), graph tasks each batch's graphs (7
@@ -125,9 +110,9 @@ import TesseraTraining
     func twoRanksMatchOneProcess(task: String) throws {
         let yaml = try #require(Self.tiny[task])
         let local = try Self.train(yaml: yaml, processes: 1)
-        defer { Self.remove(local) }
+        defer { RankOutcome.remove(local) }
         let ranks = try Self.train(yaml: yaml, processes: 2)
-        defer { Self.remove(ranks) }
+        defer { RankOutcome.remove(ranks) }
         var largest: Float = 0
         for (name, expected) in local[0].parameters {
             let actual = try #require(ranks[0].parameters[name])
@@ -144,14 +129,9 @@ import TesseraTraining
     func twoRankRunResumedMatchesTheUninterruptedRunBitForBit(task: String) throws {
         let yaml = try #require(Self.tiny[task])
         let options = ["model.dropout=0.3", "training.checkpointEvery=3"]
-        let reference = try Self.train(yaml: yaml, processes: 2, overrides: options + ["training.steps=6"])
-        defer { Self.remove(reference) }
-        let directories = (0..<2).map { CommandLineTool.temporaryDirectory("gdp-resumed\($0)") }
-        defer { for url in directories { try? FileManager.default.removeItem(at: url) } }
-        _ = try Self.train(yaml: yaml, processes: 2, overrides: options + ["training.steps=3"], directories: directories)
-        _ = try Self.train(yaml: yaml, processes: 2, overrides: options + ["training.steps=6"], directories: directories,
-                           resume: .automatic)
-        try RunComparisons.expectSameCheckpoint("checkpoints/step-00000006.tsr", in: reference[0].directory, directories[0])
+        try RankRuns.expectResumeIsBitExact(options: options, prefix: "gdp") { overrides, directories, resume in
+            try Self.train(yaml: yaml, processes: 2, overrides: overrides, directories: directories, resume: resume)
+        }
     }
 
     /// Through the executables: `tessera train --np 2` logs the losses of `--np 1`.
@@ -200,7 +180,7 @@ import TesseraTraining
     @Test func resumingWithADifferentFeatureWidthNamesTheTensorAndShapes() throws {
         let yaml = try #require(Self.tiny["node"])
         let outcome = try Self.train(yaml: yaml, processes: 1)
-        defer { Self.remove(outcome) }
+        defer { RankOutcome.remove(outcome) }
         let (recipe, canonical, file) = try Self.decode(yaml: yaml, overrides: ["data.vocabularySize=40"])
         let trainer = try StepTrainer(recipe: recipe, recipeYAML: canonical, recipeFile: file,
                                       runDirectory: try RunDirectory(path: outcome[0].directory.path), showProgress: false)

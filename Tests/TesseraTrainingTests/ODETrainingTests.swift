@@ -131,29 +131,13 @@ import TesseraTraining
             """,
     ]
 
-    struct RankOutcome {
-        let parameters: [String: [Float]]
-        let directory: URL
-    }
-
     static func train(yaml: String, processes: Int, overrides: [String] = [], directories: [URL]? = nil,
                       resume: ResumeRequest = .none) throws -> [RankOutcome] {
         let (recipe, canonical) = try decode(yaml: yaml, overrides: overrides)
-        let directories = directories ?? (0..<processes).map { CommandLineTool.temporaryDirectory("odp-rank\($0)") }
-        let group = LocalCommunicator.group(size: processes)
-        return try onThreads(processes) { rank in
-            let collective = processes == 1 ? nil : CommunicatorCollective(communicator: group[rank], settings: recipe.distributed)
-            let trainer = try StepTrainer(recipe: recipe, recipeYAML: canonical,
-                                          runDirectory: try RunDirectory(path: directories[rank].path), collective: collective,
-                                          showProgress: false)
-            _ = try trainer.train(resume: rank == 0 ? resume : .none)
-            let parameters = Dictionary(uniqueKeysWithValues: trainer.model.namedParameters().map { ($0.name, $0.parameter.scalars) })
-            return RankOutcome(parameters: parameters, directory: directories[rank])
+        return try RankRuns.train(processes: processes, distributed: recipe.distributed, prefix: "odp", directories: directories,
+                                  resume: resume) { runDirectory, collective in
+            try StepTrainer(recipe: recipe, recipeYAML: canonical, runDirectory: runDirectory, collective: collective, showProgress: false)
         }
-    }
-
-    static func remove(_ outcomes: [RankOutcome]) {
-        for outcome in outcomes { try? FileManager.default.removeItem(at: outcome.directory) }
     }
 
     /// 7 examples split 3 + 4. rk4 takes the same steps on any rows; dopri5 picks its steps from
@@ -162,9 +146,9 @@ import TesseraTraining
     func twoRanksMatchOneProcess(solver: String) throws {
         let yaml = try #require(Self.tiny[solver])
         let local = try Self.train(yaml: yaml, processes: 1)
-        defer { Self.remove(local) }
+        defer { RankOutcome.remove(local) }
         let ranks = try Self.train(yaml: yaml, processes: 2)
-        defer { Self.remove(ranks) }
+        defer { RankOutcome.remove(ranks) }
         for (name, _) in local[0].parameters {
             #expect(ranks[1].parameters[name]?.map(\.bitPattern) == ranks[0].parameters[name]?.map(\.bitPattern),
                     "\(name) differs between the ranks")
@@ -179,14 +163,9 @@ import TesseraTraining
     func twoRankRunResumedMatchesTheUninterruptedRunBitForBit(solver: String) throws {
         let yaml = try #require(Self.tiny[solver])
         let options = ["training.checkpointEvery=3", "training.evaluateEvery=3"]
-        let reference = try Self.train(yaml: yaml, processes: 2, overrides: options + ["training.steps=6"])
-        defer { Self.remove(reference) }
-        let directories = (0..<2).map { CommandLineTool.temporaryDirectory("odp-resumed\($0)") }
-        defer { for url in directories { try? FileManager.default.removeItem(at: url) } }
-        _ = try Self.train(yaml: yaml, processes: 2, overrides: options + ["training.steps=3"], directories: directories)
-        _ = try Self.train(yaml: yaml, processes: 2, overrides: options + ["training.steps=6"], directories: directories,
-                           resume: .automatic)
-        try RunComparisons.expectSameCheckpoint("checkpoints/step-00000006.tsr", in: reference[0].directory, directories[0])
+        try RankRuns.expectResumeIsBitExact(options: options, prefix: "odp") { overrides, directories, resume in
+            try Self.train(yaml: yaml, processes: 2, overrides: overrides, directories: directories, resume: resume)
+        }
     }
 
     /// Through the executables: `tessera train --np 2` logs the losses of `--np 1`.

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import TesseraCheckpoint
+import TesseraDistributed
+import TesseraTraining
 
 /// The checks every family's data-parallel and resume tests make on finished runs: the logged
 /// losses of two runs agree step by step, two checkpoints hold the same bytes, and `tessera train
@@ -45,5 +47,50 @@ enum RunComparisons {
             #expect(result.status == 0, "np \(processes): \(result.errorOutput)", sourceLocation: sourceLocation)
         }
         try expectSameLosses(directories[0], directories[1], steps: steps, "\(name), np 2 against np 1", sourceLocation: sourceLocation)
+    }
+}
+
+/// What one rank of an in-process run ends with: its parameters by name and its run directory.
+struct RankOutcome {
+    let parameters: [String: [Float]]
+    let directory: URL
+
+    static func remove(_ outcomes: [RankOutcome]) {
+        for outcome in outcomes { try? FileManager.default.removeItem(at: outcome.directory) }
+    }
+}
+
+/// Step-trainer runs with several ranks in one process, as the graph and ODE tests make them.
+enum RankRuns {
+    /// Trains with `processes` ranks, each a thread with the trainer `makeTrainer` builds on its
+    /// run directory (`directories[rank]`, or a fresh one named after `prefix`) and collective
+    /// (none for one process); rank 0 alone gets `resume`, as under `mpirun`.
+    static func train(processes: Int, distributed: DistributedSection, prefix: String, directories: [URL]? = nil,
+                      resume: ResumeRequest = .none,
+                      makeTrainer: @escaping (RunDirectory, (any TrainingCollective)?) throws -> StepTrainer) throws -> [RankOutcome] {
+        let directories = directories ?? (0..<processes).map { CommandLineTool.temporaryDirectory("\(prefix)-rank\($0)") }
+        let group = LocalCommunicator.group(size: processes)
+        return try onThreads(processes) { rank in
+            let collective = processes == 1 ? nil : CommunicatorCollective(communicator: group[rank], settings: distributed)
+            let trainer = try makeTrainer(try RunDirectory(path: directories[rank].path), collective)
+            _ = try trainer.train(resume: rank == 0 ? resume : .none)
+            let parameters = Dictionary(uniqueKeysWithValues: trainer.model.namedParameters().map { ($0.name, $0.parameter.scalars) })
+            return RankOutcome(parameters: parameters, directory: directories[rank])
+        }
+    }
+
+    /// A 2-rank run of 6 steps against one stopped after 3 and resumed with `auto`: the step-6
+    /// checkpoints must hold the same bytes. `train(overrides, directories, resume)` runs 2 ranks.
+    static func expectResumeIsBitExact(options: [String], prefix: String,
+                                       train: ([String], [URL]?, ResumeRequest) throws -> [RankOutcome],
+                                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let reference = try train(options + ["training.steps=6"], nil, .none)
+        defer { RankOutcome.remove(reference) }
+        let directories = (0..<2).map { CommandLineTool.temporaryDirectory("\(prefix)-resumed\($0)") }
+        defer { for url in directories { try? FileManager.default.removeItem(at: url) } }
+        _ = try train(options + ["training.steps=3"], directories, .none)
+        _ = try train(options + ["training.steps=6"], directories, .automatic)
+        try RunComparisons.expectSameCheckpoint("checkpoints/step-00000006.tsr", in: reference[0].directory, directories[0],
+                                                sourceLocation: sourceLocation)
     }
 }
