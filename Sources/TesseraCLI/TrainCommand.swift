@@ -89,47 +89,40 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension TrainCommand {
-    /// The transformer tasks (sequence-to-sequence, language models, masked LM, ViT) in this
-    /// process. With `--np N` (N > 1) `run()` has already started them under `mpirun` through
-    /// `MPILauncher`, where `DistributedRun` picks the transformer trainer by the recipe's task.
+    /// A recipe of a family that `StepTrainer` trains (transformers, graphs, neural ODEs) in this
+    /// process. With `--np N` (N > 1) `run()` has already started it under `mpirun` through
+    /// `MPILauncher`, where `DistributedRun` picks the same trainer by the recipe's task.
+    func trainStepFamily(_ family: String, name: @autoclosure () throws -> String, headline: (TrainingResult) -> String,
+                         train: (RunDirectory, ResumeRequest) throws -> TrainingResult) throws {
+        if weights != nil { throw ValidationError("--weights loads classification models; \(family) recipes start from their seed or --resume") }
+        let directory = try RunDirectory(path: runDirectory ?? "runs/\(try name())")
+        InterruptSignal.install()
+        let request: ResumeRequest = resume == nil ? .none : resume == "auto" ? .automatic : .path(resume!)
+        let result = try train(directory, request)
+        if let signalName = result.interruptedBy { throw ExitCode(signalName == "SIGINT" ? 130 : 143) }
+        print("trained: \(result.steps) steps in \(String(format: "%.1f", result.wallSeconds)) s; " + headline(result))
+        print("  checkpoint: \(result.checkpointPath ?? "none")\n  metrics:    \(directory.metricsURL.path)\n  summary:    \(directory.summaryURL.path)\n  curves:     \(directory.curvesURL.path)")
+    }
+
+    /// The transformer tasks: sequence-to-sequence, language models, masked LM, ViT.
     func trainTransformer(_ recipeValue: Recipe) throws {
-        if weights != nil { throw ValidationError("--weights loads classification models; transformer recipes start from their seed or --resume") }
-        let directory = try RunDirectory(path: runDirectory ?? "runs/\(try TransformerTasks.name(of: recipeValue))")
-        InterruptSignal.install()
-        let request: ResumeRequest = resume == nil ? .none : resume == "auto" ? .automatic : .path(resume!)
-        let result = try TransformerTasks.train(recipe: recipeValue, recipeFile: recipe, runDirectory: directory,
-                                                resume: request, showProgress: !quiet)
-        if let signalName = result.interruptedBy { throw ExitCode(signalName == "SIGINT" ? 130 : 143) }
-        print("trained: \(result.steps) steps in \(String(format: "%.1f", result.wallSeconds)) s; " + TransformerTasks.headline(result))
-        print("  checkpoint: \(result.checkpointPath ?? "none")\n  metrics:    \(directory.metricsURL.path)\n  summary:    \(directory.summaryURL.path)\n  curves:     \(directory.curvesURL.path)")
+        try trainStepFamily("transformer", name: try TransformerTasks.name(of: recipeValue), headline: TransformerTasks.headline) {
+            try TransformerTasks.train(recipe: recipeValue, recipeFile: recipe, runDirectory: $0, resume: $1, showProgress: !quiet)
+        }
     }
-}
 
-extension TrainCommand {
-    /// Graph recipes (`task: graph`) in this process; with `--np N` `DistributedRun` runs them.
+    /// Graph recipes (`task: graph`).
     func trainGraph(_ recipeValue: Recipe) throws {
-        if weights != nil { throw ValidationError("--weights loads classification models; graph recipes start from their seed or --resume") }
-        let directory = try RunDirectory(path: runDirectory ?? "runs/\(try GraphTasks.name(of: recipeValue))")
-        InterruptSignal.install()
-        let request: ResumeRequest = resume == nil ? .none : resume == "auto" ? .automatic : .path(resume!)
-        let result = try GraphTasks.train(recipe: recipeValue, runDirectory: directory, resume: request, showProgress: !quiet)
-        if let signalName = result.interruptedBy { throw ExitCode(signalName == "SIGINT" ? 130 : 143) }
-        print("trained: \(result.steps) steps in \(String(format: "%.1f", result.wallSeconds)) s; " + GraphTasks.headline(result))
-        print("  checkpoint: \(result.checkpointPath ?? "none")\n  metrics:    \(directory.metricsURL.path)\n  summary:    \(directory.summaryURL.path)\n  curves:     \(directory.curvesURL.path)")
+        try trainStepFamily("graph", name: try GraphTasks.name(of: recipeValue), headline: GraphTasks.headline) {
+            try GraphTasks.train(recipe: recipeValue, runDirectory: $0, resume: $1, showProgress: !quiet)
+        }
     }
-}
 
-extension TrainCommand {
-    /// Neural-ODE recipes (`task: ode`) in this process; with `--np N` `DistributedRun` runs them.
+    /// Neural-ODE recipes (`task: ode`).
     func trainODE(_ recipeValue: Recipe) throws {
-        if weights != nil { throw ValidationError("--weights loads classification models; ODE recipes start from their seed or --resume") }
-        let directory = try RunDirectory(path: runDirectory ?? "runs/\(try ODETasks.name(of: recipeValue))")
-        InterruptSignal.install()
-        let request: ResumeRequest = resume == nil ? .none : resume == "auto" ? .automatic : .path(resume!)
-        let result = try ODETasks.train(recipe: recipeValue, runDirectory: directory, resume: request, showProgress: !quiet)
-        if let signalName = result.interruptedBy { throw ExitCode(signalName == "SIGINT" ? 130 : 143) }
-        print("trained: \(result.steps) steps in \(String(format: "%.1f", result.wallSeconds)) s; " + result.metricsLine)
-        print("  checkpoint: \(result.checkpointPath ?? "none")\n  metrics:    \(directory.metricsURL.path)\n  summary:    \(directory.summaryURL.path)\n  curves:     \(directory.curvesURL.path)")
+        try trainStepFamily("ODE", name: try ODETasks.name(of: recipeValue), headline: { $0.metricsLine }) {
+            try ODETasks.train(recipe: recipeValue, runDirectory: $0, resume: $1, showProgress: !quiet)
+        }
     }
 }
 

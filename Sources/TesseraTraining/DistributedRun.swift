@@ -52,32 +52,38 @@ public enum DistributedRun {
             return try ActorLearnerRun.rankRun(recipe: recipe, yaml: yaml, recipeFile: recipeFile, weights: weights)
         case _ where TransformerTasks.taskNames.contains(task):
             let decoded = try recipe.decode(TransformerRecipe.self)
-            if weights != nil { throw TrainingError("--weights loads classification models; transformer recipes start from their seed or --resume") }
-            return RankRun(name: decoded.name, distributed: decoded.distributed, train: { collective, directory, resume, showProgress in
-                let trainer = try StepTrainer(recipe: decoded, recipeYAML: yaml, runDirectory: directory,
-                                                     collective: collective, showProgress: showProgress)
-                return try trainer.train(resume: resume)
-            }, headline: TransformerTasks.headline)
+            return try stepRankRun(family: "transformer", name: decoded.name, distributed: decoded.distributed, weights: weights,
+                                   headline: TransformerTasks.headline) { collective, directory, showProgress in
+                try StepTrainer(recipe: decoded, recipeYAML: yaml, runDirectory: directory, collective: collective, showProgress: showProgress)
+            }
         case GraphTasks.taskName:
             let decoded = try recipe.decode(GraphRecipe.self)
-            if weights != nil { throw TrainingError("--weights loads classification models; graph recipes start from their seed or --resume") }
-            return RankRun(name: decoded.name, distributed: decoded.distributed, train: { collective, directory, resume, showProgress in
-                let trainer = try StepTrainer(recipe: decoded, recipeYAML: yaml, recipeFile: recipeFile, runDirectory: directory,
-                                              collective: collective, showProgress: showProgress)
-                return try trainer.train(resume: resume)
-            }, headline: GraphTasks.headline)
+            return try stepRankRun(family: "graph", name: decoded.name, distributed: decoded.distributed, weights: weights,
+                                   headline: GraphTasks.headline) { collective, directory, showProgress in
+                try StepTrainer(recipe: decoded, recipeYAML: yaml, recipeFile: recipeFile, runDirectory: directory,
+                                collective: collective, showProgress: showProgress)
+            }
         case ODETasks.taskName:
             let decoded = try recipe.decode(ODERecipe.self)
-            if weights != nil { throw TrainingError("--weights loads classification models; ODE recipes start from their seed or --resume") }
-            return RankRun(name: decoded.name, distributed: decoded.distributed, train: { collective, directory, resume, showProgress in
-                let trainer = try StepTrainer(recipe: decoded, recipeYAML: yaml, runDirectory: directory,
-                                              collective: collective, showProgress: showProgress)
-                return try trainer.train(resume: resume)
-            }, headline: { $0.metricsLine })
+            return try stepRankRun(family: "ODE", name: decoded.name, distributed: decoded.distributed, weights: weights,
+                                   headline: { $0.metricsLine }) { collective, directory, showProgress in
+                try StepTrainer(recipe: decoded, recipeYAML: yaml, runDirectory: directory, collective: collective, showProgress: showProgress)
+            }
         default:
             let known = ["classification"] + TransformerTasks.taskNames + [GraphTasks.taskName, ODETasks.taskName] + ActorLearnerRun.taskNames
             throw TrainingError("\(recipeFile): task '\(task)' does not train with several processes (these do: \(known.joined(separator: ", "))); train it without --np")
         }
+    }
+
+    /// The rank run of a family that ``StepTrainer`` trains. Such recipes start from their seed or
+    /// a checkpoint, so `--weights` (classification's start from safetensors) is refused by name.
+    private static func stepRankRun(family: String, name: String, distributed: DistributedSection, weights: String?,
+                                    headline: @escaping (TrainingResult) -> String,
+                                    trainer: @escaping (CommunicatorCollective, RunDirectory, Bool) throws -> StepTrainer) throws -> RankRun {
+        if weights != nil { throw TrainingError("--weights loads classification models; \(family) recipes start from their seed or --resume") }
+        return RankRun(name: name, distributed: distributed, train: { collective, directory, resume, showProgress in
+            try trainer(collective, directory, showProgress).train(resume: resume)
+        }, headline: headline)
     }
 
     public struct CoordinatorOptions {
