@@ -161,15 +161,35 @@ public final class StepTrainer {
         optimizer.learningRate = schedule.learningRate(atStep: step)
         optimizer.zeroGradients()
         let (loss, examples) = workload.trainingLoss(step: step, shard: shard)
+        try stopIfLossIsNotFinite(loss.item, step: step)
         // averageGradients takes the mean over the W ranks, so each differentiates W × its part:
         // the mean of those gradients is the gradient of the parts' sum, the global mean loss.
         (loss * Float(shard.worldSize)).backward()
         try collective?.averageGradients()
+        try stopIfGradientsAreNotFinite(step: step)
         if recipe.training.gradientClipNorm > 0 {
             _ = clipGradientNorm(model.parameters(), maximumNorm: recipe.training.gradientClipNorm)
         }
         optimizer.step()
         return (Double(loss.item), examples)
+    }
+
+    /// Stops the run before step `step`'s backward pass when the loss is not finite on any rank (a
+    /// diverged model, a failed ODE solve), naming the step and the task's reason; the ranks agree
+    /// through one sum, so they all stop together. Parameters and checkpoints stay as they were.
+    private func stopIfLossIsNotFinite(_ loss: Float, step: Int) throws {
+        let local: Double = loss.isFinite ? 0 : 1
+        guard try (collective?.sum([local]) ?? [local])[0] > 0 else { return }
+        let what = loss.isFinite ? "another process's training loss is not finite" : "the training loss is \(loss)"
+        let reason = workload.lastFailure.map { "; \($0)" } ?? ""
+        throw TrainingError("\(recipe.name): step \(step + 1): \(what)\(reason); the parameters and checkpoints are left as they were before this step")
+    }
+
+    /// Stops the run before the update when an averaged gradient is not finite (every rank holds
+    /// the same averaged gradients, so all ranks stop here together).
+    private func stopIfGradientsAreNotFinite(step: Int) throws {
+        guard let bad = model.namedParameters().first(where: { !($0.parameter.grad?.scalars.allSatisfy(\.isFinite) ?? true) }) else { return }
+        throw TrainingError("\(recipe.name): step \(step + 1): the gradient of \(bad.name) is not finite; the parameters and checkpoints are left as they were before this step")
     }
 
     /// A pending SIGINT/SIGTERM; with several processes, a signal to any of them.

@@ -27,6 +27,9 @@ protocol StepWorkload: AnyObject {
     /// Pictures or tables of the finished run beside the curves (a learned embedding); rank 0
     /// calls it once, after the last evaluation.
     func writeArtifacts(to run: RunDirectory) throws
+    /// Why the last training loss may not be finite, when the task knows (a solver that failed);
+    /// the trainer adds it to the error that stops the run.
+    var lastFailure: String? { get }
 }
 
 extension StepWorkload {
@@ -34,6 +37,7 @@ extension StepWorkload {
     var progressMetrics: [String] { [] }
     var metadata: [String: String] { [:] }
     func writeArtifacts(to run: RunDirectory) throws {}
+    var lastFailure: String? { nil }
 }
 
 /// The rows of every global batch that one of several processes trains on: rank r of W takes

@@ -175,6 +175,36 @@ import TesseraTraining
 
     // MARK: - Bad input
 
+    /// A solve that fails during training (here: dopri5 allowed 2 steps) stops the run at that step
+    /// with the solver's error, for a classifier and for FFJORD, before anything is checkpointed.
+    @Test(arguments: ["configs/ode-spirals.yaml", "configs/ode-ffjord-moons.yaml"])
+    func aSolveThatFailsInTrainingStopsTheRunNamingTheSolverAndStep(recipe: String) throws {
+        let workspace = CommandLineTool.temporaryDirectory("ode-failed-solve")
+        defer { try? FileManager.default.removeItem(at: workspace) }
+        let run = workspace.appendingPathComponent("run")
+        let result = try CommandLineTool.run(["train", recipe, "--set", "solver.maximumSteps=2", "--run-dir", run.path, "--quiet"])
+        #expect(result.status != 0, "expected the run to stop, got: \(result.output)")
+        for part in ["step 1:", "training loss is", "ODE solve failed", "dopri5", "maximum step count 2 exceeded"] {
+            #expect(result.errorOutput.contains(part), "\(recipe): \(result.errorOutput)")
+        }
+        let checkpoints = (try? FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("checkpoints").path)) ?? []
+        #expect(checkpoints.isEmpty, "a checkpoint was written: \(checkpoints)")
+    }
+
+    /// With two ranks both stop together (they agree on the loss before the backward pass), so
+    /// neither waits for the other in a collective.
+    @Test func bothRanksStopTogetherWhenASolveFails() throws {
+        let yaml = try #require(Self.tiny["dopri5"])
+        do {
+            _ = try Self.train(yaml: yaml, processes: 2, overrides: ["solver.maximumSteps=2"])
+            Issue.record("training went on after the solver failed")
+        } catch {
+            let message = "\(error)"
+            #expect(message.contains("step 1:") && (message.contains("training loss is") || message.contains("another process's")), "\(message)")
+        }
+    }
+
+
     /// `tessera train` on the spiral recipe with one override must fail before training, and
     /// its message must name the key and say what was expected.
     @Test(arguments: [

@@ -84,6 +84,7 @@ final class ODESupervisedWorkload: StepWorkload {
     var primaryMetricIsHigherBetter: Bool { !isRegression }
     var progressMetrics: [String] { ["train_nfe", "test_nfe"] }
     private var lastTrainingNFE = 0
+    private(set) var lastFailure: String?
 
     init(_ recipe: ODERecipe, generator: inout RandomGenerator) throws {
         self.recipe = recipe
@@ -99,6 +100,7 @@ final class ODESupervisedWorkload: StepWorkload {
         let index = Tensor(batch[shard.rows(of: batch.count)].map(Float.init))
         let outputs = network(train.inputs.indexSelect(alongAxis: 0, indices: index))
         lastTrainingNFE = network.block.lastFunctionEvaluations
+        lastFailure = network.block.lastError.map { "the ODE solve failed: \($0)" }
         return (summedLoss(outputs, train.labels.indexSelect(alongAxis: 0, indices: index)) / Float(batch.count), index.count)
     }
 
@@ -146,6 +148,7 @@ final class ODEFlowWorkload: StepWorkload {
     let primaryMetric = "test_log_likelihood"
     var progressMetrics: [String] { ["train_nfe", "test_nfe"] }
     private var lastTrainingNFE = 0
+    private(set) var lastFailure: String?
 
     init(_ recipe: ODERecipe, generator: inout RandomGenerator) throws {
         self.recipe = recipe
@@ -166,8 +169,9 @@ final class ODEFlowWorkload: StepWorkload {
         let index = Tensor(batch[shard.rows(of: batch.count)].map(Float.init))
         let points = train.indexSelect(alongAxis: 0, indices: index)
         let logLikelihood: Tensor
+        lastFailure = nil
         do { logLikelihood = try flow.logLikelihood(points) } catch {
-            print("ode: the flow's solve failed at step \(step + 1): \(error)")
+            lastFailure = "the flow's ODE solve failed: \(error)"
             logLikelihood = Tensor.full([points.shape[0]], .nan)
         }
         lastTrainingNFE = flow.lastFunctionEvaluations
