@@ -146,6 +146,11 @@ public final class Tensor {
         Array(UnsafeBufferPointer(start: storage.pointer, count: count))
     }
 
+    /// Whether no element is NaN or infinite; reads the elements in place, without a copy.
+    public var allFinite: Bool {
+        UnsafeBufferPointer(start: storage.pointer, count: count).allSatisfy(\.isFinite)
+    }
+
     /// The value of a one-element tensor.
     public var item: Float {
         check(count == 1, "item", "needs a tensor with one element, got shape \(shape)")

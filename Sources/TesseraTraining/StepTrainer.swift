@@ -43,6 +43,8 @@ public final class StepTrainer {
     private let shard: BatchShard
     private var progressReporter: ProgressReporter
     private let checkpoints: CheckpointDirectory
+    /// The model's parameters by name, listed once (the optimizer's and the finiteness check's).
+    private let parameters: [(name: String, parameter: Tensor)]
 
     private var isLeader: Bool { shard.rank == 0 }
 
@@ -58,7 +60,8 @@ public final class StepTrainer {
         var initialization = RandomGenerator(seed: recipe.seed).derived(stream: RandomStreams.initialization)
         workload = try makeWorkload(&initialization)
         workload.model.seedGenerators(from: RandomGenerator(seed: recipe.seed).derived(stream: RandomStreams.dropout))
-        optimizer = makeOptimizer(recipe.optimizer, parameters: workload.model.namedParameters())
+        parameters = workload.model.namedParameters()
+        optimizer = makeOptimizer(recipe.optimizer, parameters: parameters)
         schedule = makeSchedule(recipe.schedule, learningRate: recipe.optimizer.learningRate, totalSteps: recipe.training.steps)
         progressReporter = ProgressReporter(enabled: showProgress && shard.rank == 0)
         checkpoints = CheckpointDirectory(path: runDirectory.checkpointsURL.path, keepLast: recipe.training.keepCheckpoints)
@@ -188,7 +191,7 @@ public final class StepTrainer {
     /// Stops the run before the update when an averaged gradient is not finite (every rank holds
     /// the same averaged gradients, so all ranks stop here together).
     private func stopIfGradientsAreNotFinite(step: Int) throws {
-        guard let bad = model.namedParameters().first(where: { !($0.parameter.grad?.scalars.allSatisfy(\.isFinite) ?? true) }) else { return }
+        guard let bad = parameters.first(where: { !($0.parameter.grad?.allFinite ?? true) }) else { return }
         throw TrainingError("\(recipe.name): step \(step + 1): the gradient of \(bad.name) is not finite; the parameters and checkpoints are left as they were before this step")
     }
 

@@ -107,4 +107,11 @@ import Testing
             #expect(x.grad!.scalars == [0, 0, 0, 0], "p = \(p)")
         }
     }
+
+    @Test func allFiniteIsFalseForAnyNaNOrInfinity() {
+        #expect(Tensor([1, -2, 3e38]).allFinite)
+        #expect(Tensor.zeros([0]).allFinite, "an empty tensor has no bad element")
+        #expect(!Tensor([1, .nan, 3]).allFinite)
+        #expect(!Tensor(shape: [2, 2], scalars: [0, 0, 0, -.infinity]).allFinite)
+    }
 }
