@@ -35,14 +35,15 @@ let libraries: [Target] = [
     // Neural ODEs: solvers with autograd and the adjoint method, ODE blocks, FFJORD.
     .target(name: "TesseraODE", dependencies: ["TesseraTensor", "TesseraNN"]),
     // Layer-wise relevance propagation and gradient attributions; TesseraConfig for "did you mean".
-    .target(name: "TesseraExplain", dependencies: ["TesseraTensor", "TesseraNN", "TesseraConfig"]),
+    // Its transformer and GNN rules walk the models of TesseraTransformers and TesseraGraph.
+    .target(name: "TesseraExplain", dependencies: ["TesseraTensor", "TesseraNN", "TesseraConfig", "TesseraTransformers", "TesseraGraph"]),
     // Fixture loading and tolerance checks shared by the test targets.
     .target(name: "TesseraTestSupport", dependencies: ["TesseraTensor"]),
     .target(
         name: "TesseraTraining",
         dependencies: [
             "TesseraTensor", "TesseraNN", "TesseraData", "TesseraConfig", "TesseraCheckpoint", "TesseraDistributed",
-            "TesseraTransformers", "TesseraReinforcement", "TesseraGraph", "TesseraODE", "TesseraPicture",
+            "TesseraTransformers", "TesseraReinforcement", "TesseraGraph", "TesseraODE", "TesseraPicture", "TesseraExplain",
         ]),
 ]
 
@@ -62,7 +63,7 @@ let executables: [Target] = [
     .executableTarget(name: "TesseraMPISelfTest", dependencies: ["TesseraDistributed"]),
     .executableTarget(
         name: "TesseraBench",
-        dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraCheckpoint", "TesseraDistributed", "TesseraTransformers", "TesseraReinforcement", "TesseraGraph", "TesseraODE"]),
+        dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraCheckpoint", "TesseraDistributed", "TesseraTransformers", "TesseraReinforcement", "TesseraGraph", "TesseraODE", "TesseraExplain"]),
 ]
 
 // MARK: - Tests
@@ -79,7 +80,7 @@ let tests: [Target] = [
     .testTarget(name: "TesseraGraphTests", dependencies: ["TesseraGraph", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraPictureTests", dependencies: ["TesseraPicture"]),
     .testTarget(name: "TesseraODETests", dependencies: ["TesseraODE", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "TesseraExplainTests", dependencies: ["TesseraExplain", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "TesseraExplainTests", dependencies: ["TesseraExplain", "TesseraTransformers", "TesseraGraph", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining", "TesseraCheckpoint", "TesseraConfig",
                                                          "TesseraDistributed", "TesseraReinforcement", "TesseraTensor"]),
 ]
