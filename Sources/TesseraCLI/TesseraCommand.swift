@@ -1,9 +1,9 @@
 import ArgumentParser
 
-/// `tessera`: train, evaluate, inspect and export models from YAML recipes.
+/// `tessera`: train, evaluate, inspect, export and explain models from YAML recipes.
 struct TesseraCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
         abstract: "Trains deep-learning models from YAML recipes, on one process or many (MPI).",
-        subcommands: [TrainCommand.self, EvaluateCommand.self, InspectCommand.self, ExportCommand.self, GenerateCommand.self])
+        subcommands: [TrainCommand.self, EvaluateCommand.self, InspectCommand.self, ExportCommand.self, GenerateCommand.self, ExplainCommand.self])
 }

@@ -98,7 +98,7 @@ public struct LayerMapComposite: Composite {
 // MARK: - Composites by name
 
 /// The composites a name can pick (a recipe's `composite: epsilonPlus`, a command-line flag).
-/// zennit's names (`epsilon_gamma_box`) are accepted too.
+/// zennit's names (`epsilon_gamma_box`) and command-line spellings (`epsilon-gamma-box`) are accepted too.
 public enum CompositeName: String, CaseIterable, Sendable {
     case epsilonGammaBox
     case epsilonPlus
@@ -108,7 +108,7 @@ public enum CompositeName: String, CaseIterable, Sendable {
 
     /// Throws ``ExplainError/unknownComposite(name:suggestion:known:)`` with the closest name.
     public init(parsing name: String) throws {
-        let squeezed = name.replacingOccurrences(of: "_", with: "").lowercased()
+        let squeezed = name.replacingOccurrences(of: "_", with: "").replacingOccurrences(of: "-", with: "").lowercased()
         if let match = CompositeName.allCases.first(where: { $0.rawValue.lowercased() == squeezed }) {
             self = match
             return

@@ -1,0 +1,120 @@
+import Foundation
+import TesseraCheckpoint
+import TesseraConfig
+import TesseraData
+import TesseraExplain
+import TesseraNN
+import TesseraPicture
+import TesseraTensor
+
+/// A trained classifier rebuilt from its checkpoint, with the held-out examples of its recipe:
+/// what `tessera explain` explains. Each family that trains classifiers provides one.
+public protocol ExplainSubject {
+    /// What the model is, for messages and picture titles (`cnn on digits`).
+    var summary: String { get }
+    /// The model on batches of inputs `[N] + inputShape`, returning logits `[N, classCount]`, in
+    /// evaluation mode (no dropout, batch norms on their running statistics).
+    var model: any Layer { get }
+    var inputShape: [Int] { get }
+    var classCount: Int { get }
+    /// The recipe's held-out examples (inputs and class labels).
+    var examples: TensorDataset { get }
+    /// The smallest and largest training input value.
+    var inputRange: (low: Float, high: Float) { get }
+    /// The relevance of every element of `inputs` for `target` by `method`, shaped like `inputs`.
+    func relevance(of inputs: Tensor, target: ExplanationTarget, method: ExplainMethod) throws -> Tensor
+    /// One input (`[1] + inputShape`) and its relevance drawn together.
+    func picture(input: Tensor, relevance: Tensor, title: String) -> RGBImage
+}
+
+/// Reads a training checkpoint, rebuilds the model its stored recipe describes, loads the weights
+/// and the recipe's held-out data. Paths in the stored recipe resolve against the current
+/// directory. A checkpoint of a task without classes to explain is refused by name.
+public func loadExplainSubject(checkpoint path: String) throws -> any ExplainSubject {
+    let stored = try Checkpoint.read(from: path)
+    let recipe = try Recipe(yaml: try TrainingCheckpoint.recipe(of: stored, path: path), file: "\(path) (its recipe)")
+    let task = recipe.root.mapping?["task"]?.string ?? "classification"
+    let recipeFile = FileManager.default.currentDirectoryPath + "/recipe.yaml"
+    switch task {
+    case "classification":
+        let classification = try recipe.decode(ClassificationRecipe.self)
+        let data = try ClassificationData(classification.data, seed: classification.seed, recipeFile: recipeFile)
+        var initialization = RandomGenerator(seed: classification.seed).derived(stream: RandomStreams.initialization)
+        let model = try makeClassifier(classification.model, inputShape: data.inputShape, classCount: data.classCount,
+                                       generator: &initialization)
+        _ = try TrainingCheckpoint.restore(stored, path: path, model: model, optimizer: nil)
+        return try ImageClassifierSubject(summary: "\(classification.model.kind.rawValue) on \(classification.data.dataset.rawValue)",
+                                          model: model, train: data.train, test: data.test, classCount: data.classCount)
+    default:
+        throw TrainingError("\(path): a checkpoint of task '\(task)'; tessera explain explains classifiers (tasks: \(explainableTasks.joined(separator: ", ")))")
+    }
+}
+
+/// The tasks whose checkpoints ``loadExplainSubject(checkpoint:)`` rebuilds.
+let explainableTasks = ["classification"]
+
+/// A classifier of dense inputs — images `[C, H, W]` or flat vectors — whose every input element is
+/// a feature: the MLP, the CNN and the ViT.
+public struct ImageClassifierSubject: ExplainSubject {
+    public let summary: String
+    public let model: any Layer
+    public let inputShape: [Int]
+    public let classCount: Int
+    public let examples: TensorDataset
+    /// The smallest and largest training input value: the z^B rule's box and SmoothGrad's scale.
+    public let inputRange: (low: Float, high: Float)
+
+    public init(summary: String, model: any Layer, train: TensorDataset, test: TensorDataset, classCount: Int) throws {
+        guard model is any ExplainableModel else {
+            throw TrainingError("\(summary): the model \(type(of: model)) does not list its layers for relevance propagation (ExplainableModel)")
+        }
+        model.eval()
+        self.summary = summary
+        self.model = model
+        inputShape = test.inputShape
+        self.classCount = classCount
+        examples = test
+        let values = train.inputs.scalars
+        inputRange = (values.min() ?? 0, values.max() ?? 1)
+    }
+
+    public func relevance(of inputs: Tensor, target: ExplanationTarget, method: ExplainMethod) throws -> Tensor {
+        switch method {
+        case .lrp(let composite):
+            let explainer = try Explainer(model: model as! any ExplainableModel,
+                                          composite: composite.composite(low: inputRange.low, high: inputRange.high),
+                                          inputShape: inputShape)
+            return try explainer.explain(inputs, target: target).inputRelevance
+        case .gradient:
+            return try Attribution.gradient(of: model, at: inputs, target: target)
+        case .gradientTimesInput:
+            return try Attribution.gradientTimesInput(of: model, at: inputs, target: target)
+        case .integratedGradients(let steps):
+            return try Attribution.integratedGradients(of: model, at: inputs, target: target, steps: steps)
+        case .smoothGrad(let fraction, let samples):
+            var generator = RandomGenerator(seed: 0x5300_7468)
+            return try Attribution.smoothGrad(of: model, at: inputs, target: target, noise: fraction * (inputRange.high - inputRange.low),
+                                              samples: samples, generator: &generator)
+        case .random:
+            var generator = RandomGenerator(seed: 0x7261_6e64)
+            return PixelFlipping.randomOrdering(like: inputs, generator: &generator)
+        }
+    }
+
+    /// Images are drawn channel-summed; a flat input of a square size (64 = 8 × 8) as a square,
+    /// any other as one row.
+    public func picture(input: Tensor, relevance: Tensor, title: String) -> RGBImage {
+        let (width, height) = pictureSize
+        func plane(_ tensor: Tensor) -> [Float] {
+            let values = tensor.scalars, pixels = width * height
+            return (0..<pixels).map { pixel in stride(from: pixel, to: values.count, by: pixels).reduce(0) { $0 + values[$1] } }
+        }
+        return RelevanceMap(title: title, input: plane(input), relevance: plane(relevance), width: width, height: height).render()
+    }
+
+    var pictureSize: (width: Int, height: Int) {
+        if inputShape.count == 3 { return (inputShape[2], inputShape[1]) }
+        let count = inputShape.reduce(1, *), side = Int(Double(count).squareRoot().rounded())
+        return side * side == count ? (side, side) : (count, 1)
+    }
+}
