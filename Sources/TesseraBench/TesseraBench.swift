@@ -30,6 +30,8 @@ struct TesseraBench {
          gcnKarateBenchmark),
         ("gcn-large", "the same 2-layer GCN step on a 10⁴-node, 10⁵-edge synthetic graph, 64 features (vs Tests/Benchmarks/gcn_large.py)",
          gcnLargeBenchmark),
+        ("explain", "one LRP explanation (EpsilonGammaBox) of the digits CNN, batch 1 and 64, vs its forward + backward (vs Tests/Benchmarks/explain.py, zennit)",
+         explainBenchmark),
         ("allreduce", "gradient averaging vs raw MPI_Allreduce, and step time with/without overlap (run under mpirun)",
          allreduceBenchmark),
     ]

@@ -38,6 +38,16 @@ public protocol AffineLayer: Layer {
     var isConvolution: Bool { get }
     /// The layer's map with other parameters (`weight` shaped like ``weight``, `bias` like ``bias``).
     func affine(_ input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor
+    /// `Jᵀ seed` of the map with `weight` and no bias, for inputs of `inputShape`: the rules' step 3.
+    /// The default takes it from autograd; layers with a direct adjoint (a matrix product, a
+    /// transposed convolution) provide it, saving a forward pass per use.
+    func transposedAffine(_ seed: Tensor, weight: Tensor, inputShape: [Int]) -> Tensor
+}
+
+extension AffineLayer {
+    public func transposedAffine(_ seed: Tensor, weight: Tensor, inputShape: [Int]) -> Tensor {
+        transposedProduct({ affine($0, weight: weight.detached(), bias: nil) }, at: Tensor.zeros(inputShape), seed: seed)
+    }
 }
 
 extension Linear: AffineLayer {
@@ -45,12 +55,36 @@ extension Linear: AffineLayer {
     public func affine(_ input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         input.linear(weight: weight, bias: bias)
     }
+
+    /// `y = x Wᵀ` has `Jᵀ s = s W` (over the last axis, whatever the leading ones).
+    public func transposedAffine(_ seed: Tensor, weight: Tensor, inputShape: [Int]) -> Tensor {
+        withoutGradients {
+            let rows = seed.count / seed.shape[seed.rank - 1]
+            return seed.reshape([rows, seed.shape[seed.rank - 1]]).matmul(weight.detached()).reshape(inputShape)
+        }
+    }
 }
 
 extension Conv2d: AffineLayer {
     public var isConvolution: Bool { true }
     public func affine(_ input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         input.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    }
+
+    /// The transposed convolution with the same weight is the adjoint of `conv2d`; its output
+    /// padding recovers input sizes a strided convolution rounds down.
+    public func transposedAffine(_ seed: Tensor, weight: Tensor, inputShape: [Int]) -> Tensor {
+        let kernel = (weight.shape[2], weight.shape[3])
+        func extra(_ input: Int, _ output: Int, _ stride: Int, _ padding: Int, _ dilation: Int, _ size: Int) -> Int {
+            input - ((output - 1) * stride - 2 * padding + dilation * (size - 1) + 1)
+        }
+        let outputPadding = IntOrPair(
+            extra(inputShape[2], seed.shape[2], stride.height, padding.height, dilation.height, kernel.0),
+            extra(inputShape[3], seed.shape[3], stride.width, padding.width, dilation.width, kernel.1))
+        return withoutGradients {
+            seed.convTranspose2d(weight: weight.detached(), stride: stride, padding: padding, outputPadding: outputPadding,
+                                 dilation: dilation, groups: groups)
+        }
     }
 }
 
@@ -89,7 +123,7 @@ func transposedProduct(_ map: (Tensor) -> Tensor, at point: Tensor, seed: Tensor
 extension AffineLayer {
     /// `Jᵀ s` of this layer's map with `weight` in place of its own, at an input of `inputShape`.
     func transposed(_ seed: Tensor, weight: Tensor, inputShape: [Int]) -> Tensor {
-        transposedProduct({ affine($0, weight: weight.detached(), bias: nil) }, at: Tensor.zeros(inputShape), seed: seed)
+        transposedAffine(seed, weight: weight, inputShape: inputShape)
     }
 
     /// This layer's map with the given parameters, outside the graph.

@@ -26,15 +26,20 @@ public struct GammaRule: AffineRelevanceRule {
         let (weight, bias) = (layer.weight, layer.bias)
         let weightUp = weight + gamma * weight.positivePart, weightDown = weight + gamma * weight.negativePart
         let biasUp = bias.map { $0 + gamma * $0.positivePart }, biasDown = bias.map { $0 + gamma * $0.negativePart }
-        let (positive, negative) = (input.positivePart, input.negativePart)
-
+        let shape = input.shape
         let z = layer.forward(input, weight: weight, bias: bias)
+        // After a ReLU or a pooling of one, the input has no negative part: half the passes vanish.
+        guard input.min().scalars[0] < 0 else {
+            let sUp = z.greater(0) * relevance / stabilized(layer.forward(input, weight: weightUp, bias: biasUp), stabilizer)
+            let sDown = z.less(0) * relevance / stabilized(layer.forward(input, weight: weightDown, bias: biasDown), stabilizer)
+            return input * (layer.transposed(sUp, weight: weightUp, inputShape: shape) + layer.transposed(sDown, weight: weightDown, inputShape: shape))
+        }
+        let (positive, negative) = (input.positivePart, input.negativePart)
         let zUp = layer.forward(positive, weight: weightUp, bias: biasUp) + layer.forward(negative, weight: weightDown, bias: nil)
         let zDown = layer.forward(positive, weight: weightDown, bias: biasDown) + layer.forward(negative, weight: weightUp, bias: nil)
         let sUp = z.greater(0) * relevance / stabilized(zUp, stabilizer)
         let sDown = z.less(0) * relevance / stabilized(zDown, stabilizer)
 
-        let shape = input.shape
         let onPositive = layer.transposed(sUp, weight: weightUp, inputShape: shape) + layer.transposed(sDown, weight: weightDown, inputShape: shape)
         let onNegative = layer.transposed(sUp, weight: weightDown, inputShape: shape) + layer.transposed(sDown, weight: weightUp, inputShape: shape)
         return positive * onPositive + negative * onNegative
