@@ -62,4 +62,22 @@ check configs/ode-digits.yaml test_accuracy 0.95 --np 2
 AT_MOST=1 check configs/ode-anode-reflection.yaml test_mse 0.01          # plain NODE: 0.236
 check configs/ode-anode-circles.yaml test_accuracy 0.95
 check configs/ode-ffjord-moons.yaml test_log_likelihood -1.0               # -0.530 measured
+
+# Explainability (issue 13): on the trained classifiers, the LRP composite's pixel-flipping AOPC
+# must beat the plain gradient's and a random order's (README table).
+faithful() {  # run-directory name
+  local checkpoint; checkpoint=$(ls runs/convergence/$1/checkpoints/step-*.tsr | tail -1)
+  local table; table=$("$tessera" explain "$checkpoint" --faithfulness --examples 360 --output "runs/convergence/$1-faithfulness.png") \
+    || { echo "FAIL $1: tessera explain --faithfulness failed"; status=1; return; }
+  local lrp gradient random
+  lrp=$(echo "$table" | awk -F'|' '/^\| lrp/ {print $3}')
+  gradient=$(echo "$table" | awk -F'|' '/^\| gradient \|/ {print $3}')
+  random=$(echo "$table" | awk -F'|' '/^\| random/ {print $3}')
+  if awk -v l="$lrp" -v g="$gradient" -v r="$random" 'BEGIN { exit !(l > g && l > r) }'; then
+    echo "ok   $1 faithfulness: AOPC lrp $lrp > gradient $gradient, random $random"
+  else
+    echo "FAIL $1 faithfulness: AOPC lrp '$lrp', gradient '$gradient', random '$random'"; status=1
+  fi
+}
+faithful cnn-digits
 exit $status

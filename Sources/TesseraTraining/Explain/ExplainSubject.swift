@@ -45,16 +45,24 @@ public func loadExplainSubject(checkpoint path: String) throws -> any ExplainSub
         _ = try TrainingCheckpoint.restore(stored, path: path, model: model, optimizer: nil)
         return try ImageClassifierSubject(summary: "\(classification.model.kind.rawValue) on \(classification.data.dataset.rawValue)",
                                           model: model, train: data.train, test: data.test, classCount: data.classCount)
+    case "vision-transformer":
+        let transformer = try recipe.decode(TransformerRecipe.self)
+        var initialization = RandomGenerator(seed: transformer.seed)
+        let workload = try VisionTransformerWorkload(transformer, generator: &initialization)
+        _ = try TrainingCheckpoint.restore(stored, path: path, model: workload.model, optimizer: nil)
+        return try ImageClassifierSubject(summary: "vit on digits", model: workload.network, train: workload.split.train,
+                                          test: workload.split.test, classCount: Digits.classCount)
     default:
         throw TrainingError("\(path): a checkpoint of task '\(task)'; tessera explain explains classifiers (tasks: \(explainableTasks.joined(separator: ", ")))")
     }
 }
 
 /// The tasks whose checkpoints ``loadExplainSubject(checkpoint:)`` rebuilds.
-let explainableTasks = ["classification"]
+let explainableTasks = ["classification", "vision-transformer"]
 
 /// A classifier of dense inputs — images `[C, H, W]` or flat vectors — whose every input element is
-/// a feature: the MLP, the CNN and the ViT.
+/// a feature: the MLP, the CNN and the ViT (whose relevance reaches the pixels through the patch
+/// embedding).
 public struct ImageClassifierSubject: ExplainSubject {
     public let summary: String
     public let model: any Layer

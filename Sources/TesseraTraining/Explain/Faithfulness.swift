@@ -54,7 +54,7 @@ public func faithfulnessTable(_ rows: [FaithfulnessRow]) -> String {
 /// The perturbation curves in one chart: mean target logit against the fraction removed.
 public func faithfulnessChart(_ rows: [FaithfulnessRow], title: String) -> RGBImage {
     let series = rows.map { row in
-        LineChart.Series(name: "\(row.method)", points: zip(row.curve.fractionsRemoved, row.curve.meanOutputs).map { ($0, $1) })
+        LineChart.Series(name: row.method.name, points: zip(row.curve.fractionsRemoved, row.curve.meanOutputs).map { ($0, $1) })
     }
     return LineChart(panels: [.init(title: title, series: series)], xLabel: "fraction removed").render()
 }
