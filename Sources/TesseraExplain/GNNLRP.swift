@@ -17,8 +17,8 @@ import TesseraTensor
 /// The walks are enumerated from the output down, as a dynamic programme over suffixes: the walks
 /// that share a suffix share its computation, and a layer costs O(suffixes × n × width) for n nodes
 /// (neighbourhoods are held dense, which suits the small graphs this is for). The number of walks
-/// ending at a node grows as its neighbourhood size to the power T: about 2,000 for the karate
-/// club's busiest member under a 3-layer GCN.
+/// ending at a node grows as its neighbourhood size to the power T: under a 3-layer GCN, 901 end at
+/// the karate club's busiest member (node 33), 11,418 run through the whole club.
 ///
 /// With a conservative rule (LRP-0, zero biases) the walks' relevances sum to the output, since the
 /// extensions of a suffix share out exactly its relevance. On a ReLU network under LRP-0 a walk's
