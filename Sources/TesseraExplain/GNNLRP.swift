@@ -108,7 +108,7 @@ public struct GNNLRP {
     }
 
     /// The relevance of one walk, `walk[t]` the node at layer t (`walkLength + 1` nodes; for a node
-    /// target the last is the explained node). One pass restricted to the walk: O(T × n × width).
+    /// target the last is the explained node). One forward pass, then the nested pass kept to this walk.
     public func relevance(ofWalk walk: [Int], in graph: Graph, target: Target) throws -> Float {
         guard walk.count == walkLength + 1 else {
             throw ExplainError.invalidArgument("a walk through \(walkLength) message-passing layers visits \(walkLength + 1) nodes, got \(walk)")
@@ -196,7 +196,7 @@ public struct GNNLRP {
             suffixes = Suffixes(walks: admits(node!, depth) ? [[node!]] : [], relevance: relevance)
         case .graph(let readout, let first, let rest):
             relevance = nodewiseRelevance(rest, trace.head, relevance)
-            let weight: Float = readout == .mean ? 1 / Float(max(graph.nodeCount, 1)) : 1
+            let weight = WalkNetwork.poolingWeight(readout, nodeCount: graph.nodeCount)
             let pooledInput = Tensor.concatenate(trace.levels, alongAxis: 1).unsqueezed(axis: 0) * weight
             let shares = withoutGradients { rule.inputRelevance(affine: first, input: pooledInput, relevance: relevance) }.squeezed(axis: 0)
             var offset = 0
@@ -212,8 +212,8 @@ public struct GNNLRP {
             let layer = network.layers[t - 1]
             if !suffixes.walks.isEmpty {
                 let heads = suffixes.heads
-                suffixes.relevance = nodewiseRelevance(layer.nodewise, trace.nodewise[t - 1].map { $0.indexSelect(alongAxis: 0, indices: heads) },
-                                                           suffixes.relevance)
+                let inputs = trace.nodewise[t - 1].map { $0.indexSelect(alongAxis: 0, indices: heads) }
+                suffixes.relevance = nodewiseRelevance(layer.nodewise, inputs, suffixes.relevance)
                 suffixes = extend(suffixes, layer, coefficients: trace.coefficients[t - 1], states: trace.levels[t - 1], admits: { admits($0, t - 1) })
             }
             if !readoutRelevance.isEmpty {

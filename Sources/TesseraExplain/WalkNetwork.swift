@@ -82,8 +82,9 @@ struct WalkNetwork {
             guard let first = steps.first?.layer as? Linear else {
                 throw ExplainError.unsupportedLayer(layer: "\(name).network", reason: "GNN-LRP needs a GIN network that starts with a linear layer")
             }
-            let selfWeight = 1 + (gin.epsilon?.scalars[0] ?? gin.fixedEpsilon)
             return MessagePassingLayer(name: name, coefficients: { graph in
+                // Read at every pass, so a learned ε is the model's current one.
+                let selfWeight = 1 + (gin.epsilon?.scalars[0] ?? gin.fixedEpsilon)
                 var matrix = denseCoefficients(nodeCount: graph.nodeCount, sources: graph.sources.map(Float.init),
                                                targets: graph.targets.map(Float.init), weights: nil)
                 for node in 0..<graph.nodeCount { matrix[node * graph.nodeCount + node] += selfWeight }
@@ -134,7 +135,7 @@ struct WalkNetwork {
                 case .node(let nodeHead):
                     head = nodeHead
                 case .graph(let readout, let first, let rest):
-                    let weight: Float = readout == .mean ? 1 / Float(max(graph.nodeCount, 1)) : 1
+                    let weight = WalkNetwork.poolingWeight(readout, nodeCount: graph.nodeCount)
                     h = first(Tensor.concatenate(trace.levels, alongAxis: 1).sum(alongAxis: 0, keepDims: true) * weight)
                     head = rest
                 }
@@ -146,6 +147,13 @@ struct WalkNetwork {
                 return trace
             }
         }
+    }
+}
+
+extension WalkNetwork {
+    /// Every node's weight in a sum or mean readout: the pooling's constant coefficient.
+    static func poolingWeight(_ readout: Aggregation, nodeCount: Int) -> Float {
+        readout == .mean ? 1 / Float(max(nodeCount, 1)) : 1
     }
 }
 
