@@ -39,6 +39,23 @@ struct GNNLRPTests {
         #expect(abs(total - logit) <= 1e-4 * abs(logit) + 1e-6, "walks sum to \(total), the logit is \(logit)")
     }
 
+    /// The karate recipe's model (`configs/graph-karate.yaml`: GCN 34-4-4-2, tanh, a linear head), biases off.
+    @Test func karateGCNWalksAreEveryWalkOfTheClubAndSumToTheLogit() throws {
+        var graph = try KarateClub.graph()
+        graph.nodeFeatures = Tensor.eye(34)
+        var generator = RandomGenerator(seed: 9)
+        let layers = [(34, 4), (4, 4), (4, 2)].map { GCNConvolution($0.0, $0.1, bias: false, generator: &generator) }
+        let model = NodeClassifier(layers: layers, head: Linear(2, 2, bias: false, generator: &generator), activation: .tanh,
+                                   generator: &generator)
+        let lrp = try GNNLRP(model: model, rule: ZeroRule())
+        let walks = try lrp.walks(in: graph, target: .node(33, output: 0))
+        // networkx: the column of (A + I)³ for member 33 sums to 901.
+        #expect(walks.count == 901)
+        let logit = try lrp.output(in: graph, target: .node(33, output: 0))
+        let total = walks.map(\.relevance).reduce(0, +)
+        #expect(abs(total - logit) <= 1e-4 * abs(logit) + 1e-6, "walks sum to \(total), the logit is \(logit)")
+    }
+
     // MARK: - Brute force: a masked gradient × input pass per walk (LRP-0 on ReLU networks, biases included)
 
     @Test(arguments: [false, true])
