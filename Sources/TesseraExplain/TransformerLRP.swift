@@ -40,7 +40,8 @@ public enum TransformerLRP {
 
 /// LRP-ε through self-attention with the attention probabilities detached (Ali et al. 2022, Sect. 3):
 /// output projection, then the mixing `y_i = Σ_j p_ij v_j` of each head, then the value projection,
-/// each by LRP-ε. ε = 0 is LRP-0.
+/// each by LRP-ε. ε = 0 is LRP-0. The probabilities are recomputed from the step's input as the
+/// step computes them: self-attention without a mask (``MultiHeadAttention`` as a ``Layer``).
 public struct AttentionRule: RelevanceRule {
     /// Added to each denominator with its sign; 0 gives LRP-0 (a zero denominator passes nothing).
     public var epsilon: Float
