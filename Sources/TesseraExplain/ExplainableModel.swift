@@ -34,7 +34,8 @@ public struct ExplainableLayer {
 /// can be sent back through them one at a time.
 ///
 /// ``Sequential``, ``MLP``, ``Residual`` (of an explainable body) and ``PreActivationBlock`` (with an
-/// identity shortcut) conform here. A model defined elsewhere conforms by listing what its
+/// identity shortcut) conform here; the transformers (encoder layers and stacks, the ViT, the
+/// sequence classifier) in `TransformerLRP+Models.swift`. A model defined elsewhere conforms by listing what its
 /// `callAsFunction` does, in order — for a classifier whose forward pass is `pool(relu(conv(x)))`,
 /// the list names the convolution, `ReLU()` and `MaxPool2d(kernelSize: 2)`.
 public protocol ExplainableModel: Layer {

@@ -95,6 +95,14 @@ public final class MultiHeadAttention: Module {
     }
 }
 
+/// Self-attention over a whole unmasked sequence as a ``Layer`` (a step of an explained model, a
+/// ``Sequential``): the same as `attention(x)`.
+extension MultiHeadAttention: Layer {
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        self(input, keyValue: nil)
+    }
+}
+
 /// The keys and values one self-attention layer has computed for earlier positions
 /// (`[batch, heads, past, d]`), so generating a token costs one position's projections rather
 /// than the whole prefix's.

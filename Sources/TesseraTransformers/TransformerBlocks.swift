@@ -99,6 +99,13 @@ public final class TransformerEncoderLayer: Module {
     }
 }
 
+/// An encoder layer on an unmasked, non-causal sequence is a ``Layer`` (a step of an explained model).
+extension TransformerEncoderLayer: Layer {
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        self(input, mask: nil)
+    }
+}
+
 /// Causal self-attention, cross-attention to the encoder's output, then a feed-forward network,
 /// each residual and normalised: the decoder layer of the paper (`torch.nn.TransformerDecoderLayer`).
 public final class TransformerDecoderLayer: Module {
@@ -185,6 +192,13 @@ public final class TransformerEncoder: Module {
             x = layer(x, mask: mask, causal: causal, cache: caches?[index])
         }
         return finalNorm.map { $0(x) } ?? x
+    }
+}
+
+/// An encoder stack on an unmasked, non-causal sequence is a ``Layer``.
+extension TransformerEncoder: Layer {
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        self(input, mask: nil)
     }
 }
 

@@ -16,9 +16,12 @@ public struct VisionTransformerConfiguration: Codable, Equatable, Sendable {
     /// Hidden width of the feed-forward networks (4 × model dimensions by default).
     public var feedForwardDimensions: Int
     public var dropout: Float
+    /// Nonlinearity of the feed-forward networks: GELU as in the paper; ReLU makes the model piecewise
+    /// linear once attention and layer norm are detached, which the LRP tests rely on.
+    public var activation: Activation
 
     public init(imageShape: [Int], patchSize: Int, classCount: Int, layerCount: Int, headCount: Int,
-                modelDimensions: Int, feedForwardDimensions: Int? = nil, dropout: Float = 0) {
+                modelDimensions: Int, feedForwardDimensions: Int? = nil, dropout: Float = 0, activation: Activation = .gelu) {
         self.imageShape = imageShape
         self.patchSize = patchSize
         self.classCount = classCount
@@ -27,6 +30,7 @@ public struct VisionTransformerConfiguration: Codable, Equatable, Sendable {
         self.modelDimensions = modelDimensions
         self.feedForwardDimensions = feedForwardDimensions ?? 4 * modelDimensions
         self.dropout = dropout
+        self.activation = activation
     }
 
     /// Patches per image.
@@ -50,14 +54,18 @@ public final class PatchEmbedding: Layer {
     }
 
     public func callAsFunction(_ images: Tensor) -> Tensor {
+        projection(patches(images))
+    }
+
+    /// The flattened patches before the projection, `[batch, patches, channels·p·p]`, row by row.
+    public func patches(_ images: Tensor) -> Tensor {
         check(images.rank == 4 && Array(images.shape.dropFirst()) == imageShape,
                      "PatchEmbedding: images must be [batch] + \(imageShape), got \(images.shape)")
         let (batch, channels) = (images.shape[0], imageShape[0])
         let (rows, columns) = (imageShape[1] / patchSize, imageShape[2] / patchSize)
-        let patches = images.reshape([batch, channels, rows, patchSize, columns, patchSize])
+        return images.reshape([batch, channels, rows, patchSize, columns, patchSize])
             .permuted([0, 2, 4, 1, 3, 5])
             .reshape([batch, rows * columns, channels * patchSize * patchSize])
-        return projection(patches)
     }
 }
 
@@ -83,7 +91,7 @@ public final class VisionTransformer: Layer {
         embeddingDropout = c.dropout > 0 ? Dropout(probability: c.dropout) : nil
         encoder = TransformerEncoder(
             BlockConfiguration(modelDimensions: c.modelDimensions, headCount: c.headCount,
-                               feedForwardDimensions: c.feedForwardDimensions, dropout: c.dropout, activation: .gelu,
+                               feedForwardDimensions: c.feedForwardDimensions, dropout: c.dropout, activation: c.activation,
                                normalization: .preNorm),
             layerCount: c.layerCount, generator: &generator)
         head = Linear(c.modelDimensions, c.classCount, generator: &generator)

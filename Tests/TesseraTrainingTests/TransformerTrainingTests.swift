@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TesseraCheckpoint
 import TesseraConfig
+import TesseraTensor
 import TesseraTraining
 
 /// The transformer recipes through `TransformerTasks`, with tiny budgets: learning progress,
@@ -151,6 +152,69 @@ import TesseraTraining
         #expect { try Self.train(pathWithoutTextFile, in: run) } throws: { "\($0)".contains("path") && "\($0)".contains("textFile") }
         let noPath = yaml.replacingOccurrences(of: "path: \(file.path), ", with: "")
         #expect { try Self.train(noPath, in: run) } throws: { "\($0)".contains("data.path") }
+    }
+
+    static let classifyRecipe = """
+        task: sequence-classification
+        name: tiny-classify
+        seed: 2
+        data: {source: majorityToken, contextLength: 8, markerCount: 3, fillerCount: 4, batchSize: 32, evaluationExamples: 300}
+        model: {layerCount: 1, headCount: 2, modelDimensions: 16, feedForwardDimensions: 32}
+        optimizer: {kind: adam, learningRate: 0.01}
+        training: {steps: 150, logEvery: 50, evaluateEvery: 150, checkpointEvery: 150}
+        """
+
+    /// The majority-token classifier learns in a few seconds, and its checkpoint alone rebuilds a
+    /// classifier that scores the same on sequences it never saw.
+    @Test func sequenceClassifierLearnsTheMajorityTokenAndItsCheckpointRebuildsIt() throws {
+        let directory = Self.temporaryDirectory("classify")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try Self.train(Self.classifyRecipe, in: directory)
+        #expect(result.steps == 150)
+        let accuracy = try #require(result.finalMetrics["test_accuracy"])
+        #expect(accuracy >= 0.9, "held-out accuracy \(accuracy) after 150 steps (chance is 1/3)")
+
+        let (model, task) = try TransformerTasks.sequenceClassifier(
+            checkpoint: directory.appendingPathComponent("checkpoints/step-00000150.tsr").path)
+        #expect(task.markerCount == 3 && task.sequenceLength == 8 && task.vocabularySize == 7)
+        var generator = RandomGenerator(seed: 99)
+        let fresh = task.batch(count: 300, generator: &generator)
+        let rebuilt = withoutGradients { model(fresh.tokens).argmax(alongAxis: 1).equal(fresh.labels).mean().item }
+        #expect(Double(rebuilt) >= 0.9, "the rebuilt classifier scores \(rebuilt)")
+        #expect(Swift.abs(Double(rebuilt) - accuracy) < 0.06, "rebuilt \(rebuilt) against the run's \(accuracy)")
+
+        let reverse = directory.appendingPathComponent("reverse")
+        _ = try Self.train(Self.reverseRecipe, in: reverse, overrides: ["training.steps=1", "training.checkpointEvery=1"])
+        #expect { _ = try TransformerTasks.sequenceClassifier(checkpoint: reverse.appendingPathComponent("checkpoints/step-00000001.tsr").path) }
+            throws: { "\($0)".contains("sequence-to-sequence") }
+    }
+
+    /// The shipped recipe decodes and learns: cut to 60 of its 400 steps it already scores ≥ 90% (chance is 1/4).
+    @Test func shippedClassifyRecipeLoadsAndLearns() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let directory = Self.temporaryDirectory("shipped-classify")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let recipe = try loadRecipe(path: root.appendingPathComponent("configs/transformer-classify.yaml").path, overrides: [
+            "data.evaluationExamples=200", "schedule.warmupSteps=10", "training.steps=60", "training.evaluateEvery=60",
+            "training.checkpointEvery=60",
+        ])
+        let result = try TransformerTasks.train(recipe: recipe, recipeFile: "transformer-classify.yaml",
+                                                runDirectory: try RunDirectory(path: directory.path), resume: .none, showProgress: false)
+        let accuracy = try #require(result.finalMetrics["test_accuracy"])
+        #expect(accuracy >= 0.9, "held-out accuracy \(accuracy) after 60 of the recipe's steps")
+    }
+
+    @Test(arguments: [
+        ("data.source=digits", "data.source: task sequence-classification trains on majorityToken, found 'digits'"),
+        ("data.markerCount=8", "data.contextLength: 8 tokens cannot hold a winning marker twice and the other 7 markers once"),
+        ("data.markerCount=1", "data.markerCount: must be in 2...64, found 1"),
+        ("data.fillerCount=0", "data.fillerCount: must be in 1...10000, found 0"),
+        ("model.pooling=mean", "model.pooling: unknown key"),
+    ])
+    func sequenceClassificationRecipeErrorsNameTheKey(_ override: String, _ key: String) throws {
+        let directory = Self.temporaryDirectory("classify-errors")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect { try Self.train(Self.classifyRecipe, in: directory, overrides: [override]) } throws: { "\($0)".contains(key) }
     }
 
     @Test func recipeErrorsNameTheKeyAndTheValue() throws {

@@ -7,7 +7,9 @@ import TesseraTransformers
 /// - `language-model`: a GPT on `addition` (exact match of generated sums) or the generated `corpus`
 ///   (held-out loss and perplexity);
 /// - `masked-language-model`: a BERT-style encoder on the `corpus` (masked-token accuracy);
-/// - `vision-transformer`: a ViT on the bundled `digits` (test accuracy).
+/// - `vision-transformer`: a ViT on the bundled `digits` (test accuracy);
+/// - `sequence-classification`: a ``SequenceClassifier`` on `majorityToken` sequences, which of
+///   `data.markerCount` marker tokens appears most often (held-out accuracy).
 ///
 /// Training is counted in steps, not epochs: the synthetic tasks have no epochs, and each step's
 /// batch is a pure function of the seed and the step, which makes resuming exact. `data.batchSize`
@@ -62,6 +64,7 @@ public struct TransformerRecipe: StepRecipe, Decodable, RecipeValidatable {
         let allowed: [String: [TransformerDataSection.Source]] = [
             "sequence-to-sequence": [.copy, .reverse, .sort], "language-model": [.addition, .corpus, .textFile],
             "masked-language-model": [.corpus, .textFile], "vision-transformer": [.digits],
+            "sequence-classification": [.majorityToken],
         ]
         if let sources = allowed[task] {
             try check.that(sources.contains(data.source), "data.source",
@@ -70,6 +73,10 @@ public struct TransformerRecipe: StepRecipe, Decodable, RecipeValidatable {
         if task == "vision-transformer" {
             try check.that(8 % model.patchSize == 0, "model.patchSize",
                            "patch size \(model.patchSize) does not divide the 8×8 digit images (use 1, 2, 4 or 8)")
+        }
+        if task == "sequence-classification" {
+            try check.that(data.contextLength >= data.markerCount + 1, "data.contextLength",
+                           "\(data.contextLength) tokens cannot hold a winning marker twice and the other \(data.markerCount - 1) markers once; use at least \(data.markerCount + 1)")
         }
         try check.that(schedule.kind == .constant || schedule.kind == .step || schedule.warmupSteps < training.steps,
                        "schedule.warmupSteps", "must be smaller than training.steps (\(training.steps)), found \(schedule.warmupSteps)")
@@ -90,6 +97,9 @@ public struct TransformerDataSection: Decodable, RecipeValidatable {
         case textFile
         /// The bundled 8×8 handwritten digits, for a ViT.
         case digits
+        /// Sequences of `contextLength` tokens labelled by which of `markerCount` marker tokens
+        /// appears most often (``MajorityTokenTask``), for a sequence classifier.
+        case majorityToken
     }
 
     public enum TokenizerKind: String, Decodable, CaseIterable {
@@ -116,8 +126,13 @@ public struct TransformerDataSection: Decodable, RecipeValidatable {
     public var tokenizer: TokenizerKind
     /// Vocabulary size of a byte-pair tokenizer (special tokens and characters included).
     public var vocabularySize: Int
-    /// Tokens per training window of the corpus (the model's context).
+    /// Tokens per training window of the corpus (the model's context); tokens per sequence of the
+    /// `majorityToken` task.
     public var contextLength: Int
+    /// Marker tokens (and so classes) of the `majorityToken` task.
+    public var markerCount: Int
+    /// Filler tokens of the `majorityToken` task: they carry no information about the class.
+    public var fillerCount: Int
     /// Share of the corpus (or of the digits) held out for evaluation.
     public var testFraction: Double
     /// Held-out examples evaluated (synthetic tasks).
@@ -125,7 +140,7 @@ public struct TransformerDataSection: Decodable, RecipeValidatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case source, batchSize, minimumLength, maximumLength, digits, paragraphs, path, tokenizer, vocabularySize, contextLength
-        case testFraction, evaluationExamples
+        case markerCount, fillerCount, testFraction, evaluationExamples
     }
 
     public init(from decoder: Decoder) throws {
@@ -140,6 +155,8 @@ public struct TransformerDataSection: Decodable, RecipeValidatable {
         tokenizer = try container.decodeIfPresent(TokenizerKind.self, forKey: .tokenizer) ?? .character
         vocabularySize = try container.decodeIfPresent(Int.self, forKey: .vocabularySize) ?? 256
         contextLength = try container.decodeIfPresent(Int.self, forKey: .contextLength) ?? 64
+        markerCount = try container.decodeIfPresent(Int.self, forKey: .markerCount) ?? 4
+        fillerCount = try container.decodeIfPresent(Int.self, forKey: .fillerCount) ?? 8
         testFraction = try container.decodeIfPresent(Double.self, forKey: .testFraction) ?? 0.1
         evaluationExamples = try container.decodeIfPresent(Int.self, forKey: .evaluationExamples) ?? 500
     }
@@ -157,6 +174,8 @@ public struct TransformerDataSection: Decodable, RecipeValidatable {
         }
         try check.range("contextLength", contextLength, 4...4096)
         try check.range("vocabularySize", vocabularySize, 32...100_000)
+        try check.range("markerCount", markerCount, 2...64)
+        try check.range("fillerCount", fillerCount, 1...10_000)
         try check.range("testFraction", testFraction, 0.01...0.9)
         try check.positive("evaluationExamples", evaluationExamples)
     }
@@ -173,7 +192,8 @@ public struct TransformerModelSection: Decodable, RecipeValidatable {
     /// Hidden width of the feed-forward networks (4 × model dimensions by default).
     public var feedForwardDimensions: Int?
     public var dropout: Float
-    /// `preNorm` (default) or `postNorm` for the encoder–decoder and the masked language model.
+    /// `preNorm` (default) or `postNorm` for the encoder–decoder, the masked language model and the
+    /// sequence classifier.
     public var normalization: NormalizationPlacement
     /// Side of the ViT's square patches.
     public var patchSize: Int

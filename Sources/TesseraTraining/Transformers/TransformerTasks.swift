@@ -10,7 +10,8 @@ import TesseraTransformers
 /// recipe's `task:` is one of ``taskNames``, and `tessera generate` calls
 /// ``generate(checkpoint:prompt:maxTokens:temperature:topK:seed:)``.
 public enum TransformerTasks {
-    public static let taskNames = ["sequence-to-sequence", "language-model", "masked-language-model", "vision-transformer"]
+    public static let taskNames = ["sequence-to-sequence", "language-model", "masked-language-model", "vision-transformer",
+                                        "sequence-classification"]
 
     /// Whether `recipe`'s top-level `task:` names a transformer task.
     public static func handles(_ recipe: Recipe) -> Bool {
@@ -107,6 +108,23 @@ public enum TransformerTasks {
         default:
             throw TrainingError("\(path): a \(recipe.task) checkpoint does not generate text (language-model and sequence-to-sequence do)")
         }
+    }
+
+    /// The classifier of a `sequence-classification` checkpoint with its trained weights, rebuilt
+    /// from the recipe the checkpoint stores, and the task it was trained on (what `tessera explain`
+    /// needs to draw inputs and read their evidence).
+    public static func sequenceClassifier(checkpoint path: String) throws -> (model: SequenceClassifier, task: MajorityTokenTask) {
+        let checkpoint = try Checkpoint.read(from: path)
+        let recipe = try Recipe(yaml: try TrainingCheckpoint.recipe(of: checkpoint, path: path), file: path)
+            .decode(TransformerRecipe.self)
+        guard recipe.task == "sequence-classification" else {
+            throw TrainingError("\(path): a \(recipe.task) checkpoint holds no sequence classifier (task sequence-classification does)")
+        }
+        var initialization = RandomGenerator(seed: 0)
+        let model = SequenceClassifier(SequenceClassificationWorkload.configuration(recipe), generator: &initialization)
+        _ = try TrainingCheckpoint.restore(checkpoint, path: path, model: model, optimizer: nil)
+        model.eval()
+        return (model, SequenceClassificationWorkload.task(recipe))
     }
 
     /// `"123+456="` as tokens, checked against the task's digit count.

@@ -383,6 +383,60 @@ final class VisionTransformerWorkload: StepWorkload {
     }
 }
 
+// MARK: - Sequence classifier on the majority-token task
+
+final class SequenceClassificationWorkload: StepWorkload {
+    let recipe: TransformerRecipe
+    let task: MajorityTokenTask
+    let network: SequenceClassifier
+    let heldOut: MajorityTokenTask.Batch
+    var model: any Module { network }
+    let primaryMetric = "test_accuracy"
+    let metadata: [String: String] = [:]
+
+    init(_ recipe: TransformerRecipe, generator: inout RandomGenerator) {
+        self.recipe = recipe
+        task = Self.task(recipe)
+        network = SequenceClassifier(Self.configuration(recipe), generator: &generator)
+        var evaluation = evaluationGenerator(seed: recipe.seed)
+        heldOut = task.batch(count: recipe.data.evaluationExamples, generator: &evaluation)
+    }
+
+    static func task(_ recipe: TransformerRecipe) -> MajorityTokenTask {
+        MajorityTokenTask(markerCount: recipe.data.markerCount, fillerCount: recipe.data.fillerCount,
+                          sequenceLength: recipe.data.contextLength)
+    }
+
+    /// The classifier a recipe describes (what `tessera explain` rebuilds before loading the weights).
+    static func configuration(_ recipe: TransformerRecipe) -> SequenceClassifierConfiguration {
+        let m = recipe.model, task = task(recipe)
+        return SequenceClassifierConfiguration(vocabularySize: task.vocabularySize, sequenceLength: task.sequenceLength,
+                                               classCount: task.classCount, layerCount: m.layerCount, headCount: m.headCount,
+                                               modelDimensions: m.modelDimensions, feedForwardDimensions: m.feedForwardDimensions,
+                                               dropout: m.dropout, normalization: m.normalization)
+    }
+
+    /// Cross entropy of the labels; step `s`'s batch is drawn from the seed and `s`.
+    func trainingLoss(step: Int, shard: BatchShard) -> (loss: Tensor, examples: Int) {
+        var generator = batchGenerator(seed: recipe.seed, step: step)
+        let batch = task.batch(count: recipe.data.batchSize, generator: &generator)
+        let loss = crossEntropyShare(logits: network(shard.rows(batch.tokens)), targets: shard.rows(batch.labels),
+                                     countedTargets: recipe.data.batchSize)
+        return (loss, shard.rows(of: recipe.data.batchSize).count)
+    }
+
+    func evaluate() -> [String: Double] {
+        network.eval()
+        defer { network.train() }
+        return withoutGradients {
+            let logits = network(heldOut.tokens)
+            let loss = Double(crossEntropy(logits: logits, targets: heldOut.labels).item)
+            let accuracy = Double(logits.argmax(alongAxis: -1).equal(heldOut.labels).mean().item)
+            return ["test_loss": loss, "test_accuracy": accuracy]
+        }
+    }
+}
+
 /// The workload a recipe's task names.
 func makeTransformerWorkload(_ recipe: TransformerRecipe, generator: inout RandomGenerator) throws -> any StepWorkload {
     switch (recipe.task, recipe.data.source) {
@@ -391,6 +445,7 @@ func makeTransformerWorkload(_ recipe: TransformerRecipe, generator: inout Rando
     case ("language-model", _): return try CorpusLanguageModelWorkload(recipe, generator: &generator)
     case ("masked-language-model", _): return try MaskedLanguageModelWorkload(recipe, generator: &generator)
     case ("vision-transformer", _): return try VisionTransformerWorkload(recipe, generator: &generator)
+    case ("sequence-classification", _): return SequenceClassificationWorkload(recipe, generator: &generator)
     default: throw TrainingError("task '\(recipe.task)' is not a transformer task (known: \(TransformerTasks.taskNames.joined(separator: ", ")))")
     }
 }
