@@ -59,7 +59,7 @@ struct ExplainCommand: ParsableCommand {
         }
         guard let input else { throw ValidationError("give --input INDEX (a held-out example) or --input FILE.npy") }
         let method = try ExplainMethod(parsing: self.method, composite: composite)
-        let outcome = try explain(subject, ExplainRequest(input: ExplainRequest.input(parsing: input), method: method,
+        let outcome = try subject.explain(ExplainRequest(input: ExplainRequest.input(parsing: input), method: method,
                                                           target: target, output: output))
         print(outcome.json(method: method))
     }

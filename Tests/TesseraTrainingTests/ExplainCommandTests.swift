@@ -10,32 +10,22 @@ import TesseraTraining
     /// A small digits CNN (4 epochs, 8 and 16 channels, no dropout: ranks draw different dropout
     /// masks) trained once for the suite, with one process and with two.
     static let checkpoints: Result<[Int: URL], any Error> = Result {
-        let workspace = CommandLineTool.temporaryDirectory("explain")
         var checkpoints: [Int: URL] = [:]
         for processes in [1, 2] {
-            let directory = workspace.appendingPathComponent("np\(processes)")
-            let result = try CommandLineTool.run(["train", "configs/cnn-digits.yaml", "--np", "\(processes)", "--run-dir", directory.path,
-                                                  "--set", "training.epochs=4", "--set", "model.channels=[8, 16]", "--set", "model.dropout=0", "--quiet"])
-            guard result.status == 0 else { throw TrainingError("training with \(processes) processes failed: \(result.errorOutput)") }
-            checkpoints[processes] = directory.appendingPathComponent("checkpoints/step-00000092.tsr")
+            checkpoints[processes] = try ExplainRuns.train("configs/cnn-digits.yaml", named: "cnn-np\(processes)", step: 92,
+                                                          ["--np", "\(processes)", "--set", "training.epochs=4", "--set", "model.channels=[8, 16]",
+                                                           "--set", "model.dropout=0"])
         }
         return checkpoints
     }
 
     func checkpoint(processes: Int = 1) throws -> URL { try #require(try Self.checkpoints.get()[processes]) }
 
-    /// Runs `tessera explain` and returns its JSON line's fields.
     func explain(_ arguments: [String], processes: Int = 1) throws -> [String: Any] {
-        let result = try CommandLineTool.run(["explain", try checkpoint(processes: processes).path] + arguments)
-        try #require(result.status == 0, "\(result.errorOutput)")
-        let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8))
-        return try #require(object as? [String: Any])
+        try ExplainRuns.explain(try checkpoint(processes: processes), arguments)
     }
 
-    func relevances(_ path: String) throws -> (shape: [Int], values: [Float]) {
-        let entry = try Numpy.readArray(from: path)
-        return (entry.shape, try entry.values(as: Float.self))
-    }
+    func relevances(_ path: String) throws -> (shape: [Int], values: [Float]) { try ExplainRuns.relevances(path) }
 
     @Test func lrpZeroOnTheReLUNetworkEqualsGradientTimesInput() throws {
         let directory = CommandLineTool.temporaryDirectory("explain-zero")
@@ -74,7 +64,7 @@ import TesseraTraining
     @Test func inputFromANumpyFileMatchesTheHeldOutExample() throws {
         let directory = CommandLineTool.temporaryDirectory("explain-file")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let subject = try loadExplainSubject(checkpoint: try checkpoint().path)
+        let subject = try #require(try loadExplainSubject(checkpoint: try checkpoint().path) as? any FeatureExplainSubject)
         let example = subject.examples.example(at: 11).input
         let file = directory.appendingPathComponent("digit.npy").path
         let entry = CheckpointEntry(name: "digit", dtype: .float32, shape: example.shape, bytes: example.scalars.withUnsafeBytes { Array($0) })
@@ -143,5 +133,29 @@ import TesseraTraining
         let result = try CommandLineTool.run(["explain", path, "--input", "0"])
         #expect(result.status != 0)
         #expect(result.errorOutput.contains("gpt.tsr") && result.errorOutput.contains("language-model"))
+    }
+}
+
+/// Training runs and `tessera explain` calls the explanation tests share.
+enum ExplainRuns {
+    /// Trains `recipe` with `options` into a fresh run directory; the checkpoint of `step`.
+    static func train(_ recipe: String, named name: String, step: Int, _ options: [String]) throws -> URL {
+        let directory = CommandLineTool.temporaryDirectory("explain-\(name)")
+        let result = try CommandLineTool.run(["train", recipe, "--run-dir", directory.path, "--quiet"] + options)
+        guard result.status == 0 else { throw TrainingError("training \(name) failed: \(result.errorOutput)") }
+        return directory.appendingPathComponent(String(format: "checkpoints/step-%08d.tsr", step))
+    }
+
+    /// Runs `tessera explain CHECKPOINT arguments…` and returns its JSON line's fields.
+    static func explain(_ checkpoint: URL, _ arguments: [String]) throws -> [String: Any] {
+        let result = try CommandLineTool.run(["explain", checkpoint.path] + arguments)
+        try #require(result.status == 0, "\(result.errorOutput)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8))
+        return try #require(object as? [String: Any])
+    }
+
+    static func relevances(_ path: String) throws -> (shape: [Int], values: [Float]) {
+        let entry = try Numpy.readArray(from: path)
+        return (entry.shape, try entry.values(as: Float.self))
     }
 }

@@ -47,22 +47,44 @@ public struct ExplainOutcome {
     public let relevance: Tensor
     public let heatmapPath: String
     public let relevancePath: String
+    /// For graph networks: the most relevant walks (node sequences, input layer first).
+    public var topWalks: [(nodes: [Int], relevance: Float)] = []
 
     /// One JSON line for the command's output.
     public func json(method: ExplainMethod) -> String {
         let label = self.label.map(String.init) ?? "null"
         return "{\"method\":\"\(method.name)\",\"label\":\(label),\"predicted\":\(predicted),\"target\":\(target),"
             + "\"target_output\":\(targetOutput),\"relevance_sum\":\(relevanceSum),"
-            + "\"heatmap\":\"\(heatmapPath)\",\"relevances\":\"\(relevancePath)\"}"
+            + "\"heatmap\":\"\(heatmapPath)\",\"relevances\":\"\(relevancePath)\""
+            + (topWalks.isEmpty ? "" : ",\"top_walks\":[" + topWalks.map { "{\"nodes\":\($0.nodes),\"relevance\":\($0.relevance)}" }.joined(separator: ",") + "]")
+            + "}"
     }
 }
 
-/// Explains one input of `subject` as `request` says, writes the heatmap PNG and the relevances
-/// as `.npy` (same path, `.npy` in place of `.png`). Checks everything before writing anything.
-public func explain(_ subject: any ExplainSubject, _ request: ExplainRequest) throws -> ExplainOutcome {
-    guard request.output.hasSuffix(".png") else {
-        throw TrainingError("--output \(request.output): the heatmap is a PNG; give a path ending in .png")
+extension FeatureExplainSubject {
+    /// Explains one input as `request` says, writes the heatmap PNG and the relevances as `.npy`
+    /// (same path, `.npy` in place of `.png`). Checks everything before writing anything.
+    public func explain(_ request: ExplainRequest) throws -> ExplainOutcome {
+        try checkOutput(request.output)
+        return try explainFeatures(self, request)
     }
+}
+
+/// The heatmap path must name a PNG.
+func checkOutput(_ path: String) throws {
+    guard path.hasSuffix(".png") else {
+        throw TrainingError("--output \(path): the heatmap is a PNG; give a path ending in .png")
+    }
+}
+
+/// `relevance` as a float32 `.npy` file.
+func writeRelevances(_ relevance: Tensor, to path: String) throws {
+    let entry = CheckpointEntry(name: "relevance", dtype: .float32, shape: relevance.shape,
+                                bytes: relevance.scalars.withUnsafeBytes { Array($0) })
+    try Data(try Numpy.encodeArray(entry)).write(to: URL(fileURLWithPath: path))
+}
+
+private func explainFeatures(_ subject: any FeatureExplainSubject, _ request: ExplainRequest) throws -> ExplainOutcome {
     let (input, label) = try selectInput(request.input, of: subject)
     let logits = withoutGradients { subject.model(input) }
     let predicted = Int(logits.argmax(alongAxis: 1).scalars[0])
@@ -76,15 +98,13 @@ public func explain(_ subject: any ExplainSubject, _ request: ExplainRequest) th
     let picture = subject.picture(input: input, relevance: relevance, title: title)
     let relevancePath = String(request.output.dropLast(4)) + ".npy"
     try picture.writePNG(to: URL(fileURLWithPath: request.output))
-    let entry = CheckpointEntry(name: "relevance", dtype: .float32, shape: relevance.shape,
-                                bytes: relevance.scalars.withUnsafeBytes { Array($0) })
-    try Data(try Numpy.encodeArray(entry)).write(to: URL(fileURLWithPath: relevancePath))
+    try writeRelevances(relevance, to: relevancePath)
     return ExplainOutcome(label: label, predicted: predicted, target: target, targetOutput: logits.scalars[target],
                           relevanceSum: relevanceSum, relevance: relevance, heatmapPath: request.output, relevancePath: relevancePath)
 }
 
 /// The input as a batch of one, and its label if it is a held-out example.
-func selectInput(_ input: ExplainRequest.Input, of subject: any ExplainSubject) throws -> (Tensor, Int?) {
+func selectInput(_ input: ExplainRequest.Input, of subject: any FeatureExplainSubject) throws -> (Tensor, Int?) {
     switch input {
     case .example(let index):
         let count = subject.examples.count

@@ -7,11 +7,21 @@ import TesseraNN
 import TesseraPicture
 import TesseraTensor
 
-/// A trained classifier rebuilt from its checkpoint, with the held-out examples of its recipe:
-/// what `tessera explain` explains. Each family that trains classifiers provides one.
+/// A trained model rebuilt from its checkpoint, with the held-out examples of its recipe: what
+/// `tessera explain` explains. Each family that trains classifiers provides one.
 public protocol ExplainSubject {
     /// What the model is, for messages and picture titles (`cnn on digits`).
     var summary: String { get }
+    /// Explains one input as `request` says and writes the heatmap and the relevances.
+    func explain(_ request: ExplainRequest) throws -> ExplainOutcome
+    /// Pixel-flipping curves of `methods` on the first `examples` held-out inputs.
+    func faithfulness(methods: [ExplainMethod], examples: Int, steps: Int, removal: FeatureRemoval) throws -> [FaithfulnessRow]
+}
+
+/// A classifier whose input is a tensor of features — pixels, a vector, tokens — each of which gets
+/// a relevance: the MLP, the CNN, the ViT and the sequence classifier. ``explain(_:)`` and
+/// ``faithfulness(methods:examples:steps:removal:)`` come with it.
+public protocol FeatureExplainSubject: ExplainSubject {
     /// The model on batches of inputs `[N] + inputShape`, returning logits `[N, classCount]`, in
     /// evaluation mode (no dropout, batch norms on their running statistics).
     var model: any Layer { get }
@@ -19,12 +29,12 @@ public protocol ExplainSubject {
     var classCount: Int { get }
     /// The recipe's held-out examples (inputs and class labels).
     var examples: TensorDataset { get }
-    /// The smallest and largest training input value.
-    var inputRange: (low: Float, high: Float) { get }
     /// The relevance of every element of `inputs` for `target` by `method`, shaped like `inputs`.
     func relevance(of inputs: Tensor, target: ExplanationTarget, method: ExplainMethod) throws -> Tensor
     /// One input (`[1] + inputShape`) and its relevance drawn together.
     func picture(input: Tensor, relevance: Tensor, title: String) -> RGBImage
+    /// What pixel flipping puts in place of removed features of `inputs` (`nil`: zeros).
+    func removedValues(for inputs: Tensor, removal: FeatureRemoval) -> Tensor?
 }
 
 /// Reads a training checkpoint, rebuilds the model its stored recipe describes, loads the weights
@@ -52,18 +62,26 @@ public func loadExplainSubject(checkpoint path: String) throws -> any ExplainSub
         _ = try TrainingCheckpoint.restore(stored, path: path, model: workload.model, optimizer: nil)
         return try ImageClassifierSubject(summary: "vit on digits", model: workload.network, train: workload.split.train,
                                           test: workload.split.test, classCount: Digits.classCount)
+    case "sequence-classification":
+        let (model, task) = try TransformerTasks.sequenceClassifier(checkpoint: path)
+        let transformer = try recipe.decode(TransformerRecipe.self)
+        var initialization = RandomGenerator(seed: transformer.seed)
+        let heldOut = SequenceClassificationWorkload(transformer, generator: &initialization).heldOut
+        return TokenClassifierSubject(model: model, task: task, examples: TensorDataset(inputs: heldOut.tokens, labels: heldOut.labels))
+    case GraphTasks.taskName:
+        return try GraphExplainSubject(recipe: recipe.decode(GraphRecipe.self), checkpoint: stored, path: path, recipeFile: recipeFile)
     default:
         throw TrainingError("\(path): a checkpoint of task '\(task)'; tessera explain explains classifiers (tasks: \(explainableTasks.joined(separator: ", ")))")
     }
 }
 
 /// The tasks whose checkpoints ``loadExplainSubject(checkpoint:)`` rebuilds.
-let explainableTasks = ["classification", "vision-transformer"]
+let explainableTasks = ["classification", "vision-transformer", "sequence-classification", GraphTasks.taskName]
 
 /// A classifier of dense inputs — images `[C, H, W]` or flat vectors — whose every input element is
 /// a feature: the MLP, the CNN and the ViT (whose relevance reaches the pixels through the patch
 /// embedding).
-public struct ImageClassifierSubject: ExplainSubject {
+public struct ImageClassifierSubject: FeatureExplainSubject {
     public let summary: String
     public let model: any Layer
     public let inputShape: [Int]
@@ -107,6 +125,13 @@ public struct ImageClassifierSubject: ExplainSubject {
             var generator = RandomGenerator(seed: 0x7261_6e64)
             return PixelFlipping.randomOrdering(like: inputs, generator: &generator)
         }
+    }
+
+    /// Noise: uniform over the training inputs' range, one fixed draw (Samek et al. 2017).
+    public func removedValues(for inputs: Tensor, removal: FeatureRemoval) -> Tensor? {
+        guard removal == .noise else { return nil }
+        var noise = RandomGenerator(seed: 0x666c_6970)
+        return Tensor.randomUniform(inputs.shape, low: inputRange.low, high: inputRange.high, generator: &noise)
     }
 
     /// Images are drawn channel-summed; a flat input of a square size (64 = 8 × 8) as a square,

@@ -6,9 +6,9 @@ import TesseraTensor
 /// What a removed feature is replaced by in ``measureFaithfulness(of:methods:examples:steps:removal:)``.
 public enum FeatureRemoval: String, CaseIterable {
     /// Uniform noise over the training inputs' range, one fixed draw (Samek et al. 2017's choice):
-    /// every feature, background included, can be removed.
+    /// every feature, background included, can be removed. Tokens become random filler tokens.
     case noise
-    /// Zeros. On digits the background is already zero, so relevance put on it cannot show in the
+    /// Zeros (tokens: the first filler token). On digits the background is already zero, so relevance put on it cannot show in the
     /// curve: the zero baseline favours methods that multiply by the input (gradient × input,
     /// integrated gradients from zero, LRP-0), whose relevance vanishes where the input does.
     case zero
@@ -27,15 +27,23 @@ public struct FaithfulnessRow {
 /// AOPC — a faster fall — is a more faithful explanation; a random ordering is the floor.
 public func measureFaithfulness(of subject: any ExplainSubject, methods: [ExplainMethod], examples: Int,
                                 steps: Int, removal: FeatureRemoval = .noise) throws -> [FaithfulnessRow] {
+    try subject.faithfulness(methods: methods, examples: examples, steps: steps, removal: removal)
+}
+
+extension FeatureExplainSubject {
+    public func faithfulness(methods: [ExplainMethod], examples: Int, steps: Int, removal: FeatureRemoval) throws -> [FaithfulnessRow] {
+        try flipFeatures(self, methods: methods, examples: examples, steps: steps, removal: removal)
+    }
+}
+
+private func flipFeatures(_ subject: any FeatureExplainSubject, methods: [ExplainMethod], examples: Int, steps: Int,
+                          removal: FeatureRemoval) throws -> [FaithfulnessRow] {
     guard examples >= 1 else { throw TrainingError("--examples must be at least 1, got \(examples)") }
     let count = min(examples, subject.examples.count)
     let inputs = subject.examples.batch(at: Array(0..<count)).inputs
     let predicted = withoutGradients { subject.model(inputs) }.argmax(alongAxis: 1).scalars.map { Int($0) }
     let target = ExplanationTarget.outputs(predicted)
-    var noise = RandomGenerator(seed: 0x666c_6970)
-    let baseline = removal == .zero ? nil
-        : Tensor.randomUniform(inputs.shape, low: subject.inputRange.low, high: subject.inputRange.high, generator: &noise)
-    let flipping = PixelFlipping(steps: steps, baseline: baseline)
+    let flipping = PixelFlipping(steps: steps, baseline: subject.removedValues(for: inputs, removal: removal))
     return try methods.map { method in
         let relevance = try subject.relevance(of: inputs, target: target, method: method)
         return FaithfulnessRow(method: method, curve: try flipping.curve(of: subject.model, inputs: inputs, relevance: relevance, target: target))
