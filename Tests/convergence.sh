@@ -31,6 +31,7 @@ check configs/transformer-sort.yaml exact_match 0.99
 check configs/transformer-copy.yaml exact_match 0.99
 check configs/gpt-addition.yaml exact_match 0.95
 check configs/vit-digits.yaml test_accuracy 0.95
+check configs/transformer-classify.yaml test_accuracy 0.95
 check configs/transformer-masked-lm.yaml masked_accuracy 0.9   # 0.949 in 10–13 min
 check configs/rl-ppo-cartpole.yaml eval_return_mean 475
 check configs/rl-dqn-cartpole.yaml eval_return_mean 475
@@ -65,9 +66,9 @@ check configs/ode-ffjord-moons.yaml test_log_likelihood -1.0               # -0.
 
 # Explainability (issue 13): on the trained classifiers, the LRP composite's pixel-flipping AOPC
 # must beat the plain gradient's and a random order's (README table).
-faithful() {  # run-directory name
+faithful() {  # run-directory name, held-out examples
   local checkpoint; checkpoint=$(ls runs/convergence/$1/checkpoints/step-*.tsr | tail -1)
-  local table; table=$("$tessera" explain "$checkpoint" --faithfulness --examples 360 --output "runs/convergence/$1-faithfulness.png") \
+  local table; table=$("$tessera" explain "$checkpoint" --faithfulness --examples "$2" --output "runs/convergence/$1-faithfulness.png") \
     || { echo "FAIL $1: tessera explain --faithfulness failed"; status=1; return; }
   local lrp gradient random
   lrp=$(echo "$table" | awk -F'|' '/^\| lrp/ {print $3}')
@@ -79,5 +80,7 @@ faithful() {  # run-directory name
     echo "FAIL $1 faithfulness: AOPC lrp '$lrp', gradient '$gradient', random '$random'"; status=1
   fi
 }
-faithful cnn-digits
+faithful cnn-digits 360
+faithful vit-digits 360
+faithful transformer-classify 1000
 exit $status
