@@ -30,7 +30,7 @@ struct TesseraBench {
          gcnKarateBenchmark),
         ("gcn-large", "the same 2-layer GCN step on a 10⁴-node, 10⁵-edge synthetic graph, 64 features (vs Tests/Benchmarks/gcn_large.py)",
          gcnLargeBenchmark),
-        ("explain", "one LRP explanation (EpsilonGammaBox) of the digits CNN, batch 1 and 64, vs its forward + backward (vs Tests/Benchmarks/explain.py, zennit)",
+        ("explain", "one LRP explanation of the digits CNN (EpsilonGammaBox) and ViT (Ali et al. rules), batch 1 and 64, vs forward + backward (vs Tests/Benchmarks/explain.py: zennit, detached PyTorch ViT)",
          explainBenchmark),
         ("allreduce", "gradient averaging vs raw MPI_Allreduce, and step time with/without overlap (run under mpirun)",
          allreduceBenchmark),
