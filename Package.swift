@@ -37,6 +37,8 @@ let libraries: [Target] = [
     // Layer-wise relevance propagation and gradient attributions; TesseraConfig for "did you mean".
     // Its transformer and GNN rules walk the models of TesseraTransformers and TesseraGraph.
     .target(name: "TesseraExplain", dependencies: ["TesseraTensor", "TesseraNN", "TesseraConfig", "TesseraTransformers", "TesseraGraph"]),
+    // Self-supervised and multi-modal learning: contrastive, bootstrap and distillation losses, collapse monitors.
+    .target(name: "TesseraSelfSupervised", dependencies: ["TesseraTensor", "TesseraNN", "TesseraData"]),
     // Fixture loading and tolerance checks shared by the test targets.
     .target(name: "TesseraTestSupport", dependencies: ["TesseraTensor"]),
     .target(
@@ -81,6 +83,7 @@ let tests: [Target] = [
     .testTarget(name: "TesseraPictureTests", dependencies: ["TesseraPicture"]),
     .testTarget(name: "TesseraODETests", dependencies: ["TesseraODE", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraExplainTests", dependencies: ["TesseraExplain", "TesseraTransformers", "TesseraGraph", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "TesseraSelfSupervisedTests", dependencies: ["TesseraSelfSupervised", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining", "TesseraCheckpoint", "TesseraConfig",
                                                          "TesseraDistributed", "TesseraReinforcement", "TesseraTensor"]),
 ]
