@@ -175,6 +175,13 @@ import TesseraTraining
         #expect(message.contains("model.kind") && message.contains("classifies whole graphs"), "\(message)")
     }
 
+    /// GAT's hidden widths must split into its heads: a width that does not is refused by key, not
+    /// a crash while the model is built.
+    @Test func gatHiddenWidthsThatDoNotSplitIntoTheHeadsAreRefused() throws {
+        let message = try Self.refusal(["configs/graph-karate.yaml", "--set", "model.kind=gat", "--set", "model.headCount=4"])
+        #expect(message.contains("model.hiddenSizes") && message.contains("headCount (4)") && message.contains("[2]"), "\(message)")
+    }
+
     /// A checkpoint whose feature width differs from the recipe's data (another vocabulary) does
     /// not load into the model: the error names the tensor and both shapes.
     @Test func resumingWithADifferentFeatureWidthNamesTheTensorAndShapes() throws {

@@ -218,6 +218,9 @@ public struct GraphModelSection: Decodable, RecipeValidatable {
         try check.that(hiddenSizes.allSatisfy { $0 > 0 }, "hiddenSizes", "every width must be positive, found \(hiddenSizes)")
         try check.range("dropout", dropout, 0...0.9)
         try check.range("headCount", headCount, 1...64)
+        // A GAT hidden layer concatenates headCount heads of equal width.
+        try check.that(kind != .gat || hiddenSizes.allSatisfy { $0 % headCount == 0 }, "hiddenSizes",
+                       "GAT splits every hidden width into headCount (\(headCount)) heads; \(hiddenSizes.filter { $0 % headCount != 0 }) do not divide")
         try check.range("chebyshevOrder", chebyshevOrder, 1...20)
         try check.that(["sum", "mean", "max"].contains(readout), "readout", "must be sum, mean or max, found '\(readout)'")
         try check.positive("stateSize", stateSize)
