@@ -18,14 +18,35 @@ import TesseraTensor
 ///
 /// Step sizes are computed from the values only, so under autograd gradients flow through the
 /// stages but not through the controller's choices (as with discretise-then-optimise anywhere).
+///
+/// With ``ODESolverOptions/sumOverProcesses`` the norms are those of the whole batch that several
+/// processes solve a part each: every decision (accept, next step, first step, give up) follows
+/// from the combined numbers and the shared time and step, so all processes take the same steps
+/// and call the sum equally often.
 struct DormandPrince {
     /// Tolerances, controller constants and the step limit.
     let options: ODESolverOptions
     /// The right-hand side, its counter and the solver name in errors.
     let evaluator: ODEEvaluator
-    /// Element counts of the parts of the state whose RMS norms are combined by their maximum
-    /// (the adjoint's `[u, a, dL/dθ]`, as torchdiffeq's default adjoint norm); `nil`: one RMS norm.
-    var normSegments: [Int]? = nil
+    /// The parts of the state whose RMS norms are combined by their maximum (the adjoint's
+    /// `[u, a, dL/dθ]`, as torchdiffeq's default adjoint norm); `nil`: one RMS norm over rows.
+    var normSegments: [NormSegment]? = nil
+
+    /// A part of the flattened state in the error norm.
+    enum NormSegment: Equatable {
+        /// This many elements of this process's rows of the batch: their squared scaled errors
+        /// are summed with the other processes', so the RMS is the whole batch's.
+        case rows(Int)
+        /// This many elements that are this process's share of a sum over the processes (the
+        /// adjoint's parameter gradient): the error and the values are summed first, then scaled.
+        case summed(Int)
+
+        var count: Int {
+            switch self {
+            case .rows(let count), .summed(let count): return count
+            }
+        }
+    }
 
     // The Butcher tableau.
     static let c: [Double] = [0, 1.0 / 5, 3.0 / 10, 4.0 / 5, 8.0 / 9, 1, 1]
@@ -60,9 +81,13 @@ struct DormandPrince {
         let direction: Double = times[1] > times[0] ? 1 : -1
         var t = Double(times[0])
         var u = initial
+        let segments = normSegments ?? [.rows(initial.count)]
         var derivative = evaluator(t, u)
-        try evaluator.checkFinite(derivative, at: t)
-        var h = direction * (options.firstStep.map { Double(abs($0)) } ?? initialStep(time: t, state: u, derivative: derivative, direction: direction))
+        // Agreed by all processes, so that they all stop here or none does.
+        if try sumOverProcesses([isFinite(derivative) ? 0 : 1], at: t)[0] > 0 { throw evaluator.error(at: t, .nonFiniteState) }
+        let h0 = try options.firstStep.map { Double(abs($0)) }
+            ?? initialStep(time: t, state: u, derivative: derivative, direction: direction, segments: segments)
+        var h = direction * h0
         var states = [initial]
         var accepted = 0, rejected = 0, nonFiniteInARow = 0
         var last: Step? = nil
@@ -75,7 +100,7 @@ struct DormandPrince {
                     throw evaluator.error(at: t, nonFiniteInARow > 0 ? .nonFiniteState : .stepSizeUnderflow(stepSize: h))
                 }
                 let step = attempt(time: t, stepSize: h, state: u, derivative: derivative)
-                let ratio = errorRatio(step)
+                let ratio = try errorRatio(step, segments: segments)
                 if ratio.isFinite {
                     nonFiniteInARow = 0
                 } else {
@@ -110,36 +135,86 @@ struct DormandPrince {
         return Step(t0: t, h: h, u0: u, u1: point, stages: stages)
     }
 
-    /// The scaled error norm of a step (values only).
-    private func errorRatio(_ step: Step) -> Double {
-        let n = step.u0.count
-        let rtol = Double(options.relativeTolerance), atol = Double(options.absoluteTolerance)
-        let u0 = step.u0.storage.pointer, u1 = step.u1.storage.pointer
+    /// The scaled error norm of a step (values only), over the whole batch.
+    private func errorRatio(_ step: Step, segments: [NormSegment]) throws -> Double {
         let weights = Self.errorWeights.map { $0 * step.h }
         let pointers = step.stages.map(\.storage.pointer)
-        var scaled = [Double](repeating: 0, count: n)
-        for index in 0..<n {
-            var error = 0.0
-            for (w, k) in zip(weights, pointers) where w != 0 { error += w * Double(k[index]) }
-            let tolerance = atol + rtol * max(abs(Double(u0[index])), abs(Double(u1[index])))
-            scaled[index] = error / tolerance
+        let error = (0..<step.u0.count).map { index in
+            var sum = 0.0
+            for (w, k) in zip(weights, pointers) where w != 0 { sum += w * Double(k[index]) }
+            return sum
         }
-        return norm(scaled)
+        return try norms([(error, [step.u0, step.u1])], segments: segments, at: step.t0)[0]
     }
 
-    /// RMS norm, or the largest RMS norm of the segments.
-    func norm(_ values: [Double]) -> Double {
-        func rms(_ slice: ArraySlice<Double>) -> Double {
-            slice.isEmpty ? 0 : (slice.reduce(0) { $0 + $1 * $1 } / Double(slice.count)).squareRoot()
+    /// The norms `‖eᵢ / (atol + rtol · maxⱼ |bⱼᵢ|)‖` of each request's error `e` against the
+    /// magnitudes of its bases `b` (the step's two ends, or the initial state): RMS per segment,
+    /// the largest segment's (NaN if any is), over the whole batch with one call of the sum.
+    ///
+    /// A rows segment sends its sum of squares and count, so the combined RMS is the mean over
+    /// all processes' rows; a summed segment sends its error and bases, whose sums are scaled here.
+    func norms(_ requests: [(error: [Double], bases: [Tensor])], segments: [NormSegment], at time: Double) throws -> [Double] {
+        let rtol = Double(options.relativeTolerance), atol = Double(options.absoluteTolerance)
+        func tolerance(_ bases: [UnsafeMutablePointer<Float>], _ index: Int) -> Double {
+            atol + rtol * bases.reduce(0) { max($0, abs(Double($1[index]))) }
         }
-        guard let normSegments else { return rms(values[...]) }
-        var start = 0, result = 0.0
-        for length in normSegments {
-            let part = rms(values[start..<(start + length)])
-            result = part.isNaN ? .nan : max(result, part)
-            start += length
+        var partials: [Double] = []
+        for (error, bases) in requests {
+            let pointers = bases.map(\.storage.pointer)
+            var start = 0
+            for segment in segments {
+                let range = start..<(start + segment.count)
+                switch segment {
+                case .rows(let count):
+                    var squares = 0.0
+                    for index in range {
+                        let scaled = error[index] / tolerance(pointers, index)
+                        squares += scaled * scaled
+                    }
+                    partials += [squares, Double(count)]
+                case .summed:
+                    partials += error[range]
+                    for pointer in pointers { partials += range.map { Double(pointer[$0]) } }
+                }
+                start = range.upperBound
+            }
         }
-        return result
+        let totals = try sumOverProcesses(partials, at: time)
+        var cursor = 0
+        func next(_ count: Int) -> ArraySlice<Double> {
+            defer { cursor += count }
+            return totals[cursor..<(cursor + count)]
+        }
+        return requests.map { _, bases in
+            var result = 0.0
+            for segment in segments {
+                let rms: Double
+                switch segment {
+                case .rows:
+                    let sums = next(2)
+                    rms = sums.last! == 0 ? 0 : (sums.first! / sums.last!).squareRoot()
+                case .summed(let count):
+                    let error = Array(next(count))
+                    let magnitudes = bases.map { _ in Array(next(count)) }
+                    var squares = 0.0
+                    for index in 0..<count {
+                        let scale = atol + rtol * magnitudes.reduce(0) { max($0, abs($1[index])) }
+                        squares += (error[index] / scale) * (error[index] / scale)
+                    }
+                    rms = count == 0 ? 0 : (squares / Double(count)).squareRoot()
+                }
+                result = rms.isNaN || result.isNaN ? .nan : max(result, rms)
+            }
+            return result
+        }
+    }
+
+    /// `values` summed over the processes solving the batch together (themselves in one process).
+    private func sumOverProcesses(_ values: [Double], at time: Double) throws -> [Double] {
+        guard let sum = options.sumOverProcesses else { return values }
+        do { return try sum(values) } catch {
+            throw evaluator.error(at: time, .processSumFailed("\(error)"))
+        }
     }
 
     private func nextFactor(_ ratio: Double) -> Double {
@@ -150,16 +225,17 @@ struct DormandPrince {
         return min(high, max(safety / Foundation.pow(ratio, 1.0 / 5), floor))
     }
 
-    /// Hairer's starting step (*Solving ODEs I*, §II.4, with torchdiffeq's constants): one evaluation.
-    private func initialStep(time t: Double, state u: Tensor, derivative f0: Tensor, direction sign: Double) -> Double {
-        let rtol = Double(options.relativeTolerance), atol = Double(options.absoluteTolerance)
+    /// Hairer's starting step (*Solving ODEs I*, §II.4, with torchdiffeq's constants): one
+    /// evaluation, and two sums over the processes (d0 and d1 together, then d2).
+    private func initialStep(time t: Double, state u: Tensor, derivative f0: Tensor, direction sign: Double,
+                             segments: [NormSegment]) throws -> Double {
         let y0 = u.scalars.map { Double($0) }, d = f0.scalars.map { Double($0) }
-        let scale = y0.map { atol + abs($0) * rtol }
-        let d0 = norm(zip(y0, scale).map { $0 / $1 }), d1 = norm(zip(d, scale).map { $0 / $1 })
+        let first = try norms([(y0, [u]), (d, [u])], segments: segments, at: t)
+        let (d0, d1) = (first[0], first[1])
         let h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1
         let probe = withoutGradients { combine(u.detached(), h0 * sign, [1], [f0.detached()]) }
         let f1 = withoutGradients { evaluator(t + h0 * sign, probe) }.scalars.map { Double($0) }
-        let d2 = norm((0..<d.count).map { (f1[$0] - d[$0]) / scale[$0] }) / h0
+        let d2 = try norms([((0..<d.count).map { f1[$0] - d[$0] }, [u])], segments: segments, at: t)[0] / h0
         let h1 = (d1 <= 1e-15 && d2 <= 1e-15) ? max(1e-6, h0 * 1e-3) : Foundation.pow(0.01 / max(d1, d2), 1.0 / 5)
         return min(100 * h0, h1)
     }

@@ -55,6 +55,13 @@ public final class FFJORD: Module, RandomizedModule {
     public var generator: RandomGenerator
     /// NFE of the last solve.
     public private(set) var lastFunctionEvaluations = 0
+    /// With adjoint gradients: what the backward pass of the last solve cost (filled in once that
+    /// backward pass has run); `nil` for direct gradients.
+    public private(set) var lastAdjointStatistics: ODEAdjointStatistics?
+    /// Set while this process trains on its rows of a batch that other processes share (see
+    /// ``ODESolverOptions/sumOverProcesses``); it replaces the config's. Set around the training
+    /// forward pass only: evaluation and sampling by one process must not wait for the others.
+    public var sumOverProcesses: ODEProcessSum?
 
     public init(config: FFJORDConfig, generator: inout RandomGenerator) {
         precondition(config.features > 0, "FFJORD: features must be positive, got \(config.features)")
@@ -103,15 +110,19 @@ public final class FFJORD: Module, RandomizedModule {
             Self.jointDynamics(function, features: features, time: t, state: state, noise: noise)
         }
         let initial = Tensor.concatenate([points, logDensityChange], alongAxis: 1)
+        var options = config.solver
+        if let sumOverProcesses { options.sumOverProcesses = sumOverProcesses }
         let final: Tensor
         if config.adjoint {
             let solution = try odeintAdjoint(dynamics, initial: initial, times: [start, end],
-                                             parameters: function.parameters(), options: config.solver)
+                                             parameters: function.parameters(), options: options)
             lastFunctionEvaluations = solution.functionEvaluations
+            lastAdjointStatistics = solution.backwardStatistics
             final = solution.final
         } else {
-            let solution = try odeint(dynamics, initial: initial, times: [start, end], options: config.solver)
+            let solution = try odeint(dynamics, initial: initial, times: [start, end], options: options)
             lastFunctionEvaluations = solution.functionEvaluations
+            lastAdjointStatistics = nil
             final = solution.final
         }
         return (final.slice(alongAxis: 1, start: 0, end: config.features), final.slice(alongAxis: 1, start: config.features))

@@ -17,7 +17,8 @@ import TesseraTensor
 /// which the op returned anyway — so the memory is the outputs plus one step, whatever the steps.
 /// The adaptive solver measures the augmented error as the largest RMS norm of `u`, `a` and each
 /// parameter's `g` (torchdiffeq's default adjoint norm), so a tiny parameter gradient is not
-/// swamped by the state.
+/// swamped by the state. With ``ODESolverOptions/sumOverProcesses`` (this process's rows of a
+/// batch) the norms are the whole batch's: `u` and `a` over all rows, `g` of the summed gradient.
 ///
 /// The times are plain `Float`s and get no gradient (torchdiffeq's optional `dL/dt` is left out).
 ///
@@ -124,7 +125,8 @@ private func adjointGradients(_ function: @escaping ODEFunction, outputs: [Tenso
         switch options.method {
         case .dopri5:
             var solver = DormandPrince(options: options, evaluator: evaluator)
-            solver.normSegments = [n, n] + parameterCounts
+            // u and a are this process's rows; the parameter gradient is its share of a sum.
+            solver.normSegments = [.rows(n), .rows(n)] + parameterCounts.map { .summed($0) }
             solution = try withoutGradients { try solver.solve(initial: initial, times: interval) }
         default:
             solution = try withoutGradients { try solveOnFixedGrid(evaluator, initial: initial, times: interval, options: options) }

@@ -74,6 +74,14 @@ public final class ODEBlock: Layer {
     public let function: any ODEVectorField
     /// NFE of the last forward solve.
     public private(set) var lastFunctionEvaluations = 0
+    /// With adjoint gradients: what the backward pass of the last forward solve cost (filled in
+    /// once that backward pass has run); `nil` for direct gradients.
+    public private(set) var lastAdjointStatistics: ODEAdjointStatistics?
+    /// Set while this process trains on its rows of a batch that other processes share (see
+    /// ``ODESolverOptions/sumOverProcesses``); it replaces the config's. A data-parallel trainer
+    /// sets it around the training forward pass only: a solve of one process's own (evaluation)
+    /// must not wait for the others.
+    public var sumOverProcesses: ODEProcessSum?
     /// The error of the last forward pass through `callAsFunction`, if it failed (its output is then NaN).
     public private(set) var lastError: ODEError?
 
@@ -108,14 +116,18 @@ public final class ODEBlock: Layer {
         }
         let initial = augment(input)
         let field: ODEFunction = { [function] t, u in function(t, u) }
+        var options = config.solver
+        if let sumOverProcesses { options.sumOverProcesses = sumOverProcesses }
         if config.adjoint {
             let solution = try odeintAdjoint(field, initial: initial, times: [0, config.endTime],
-                                             parameters: function.parameters(), options: config.solver)
+                                             parameters: function.parameters(), options: options)
             lastFunctionEvaluations = solution.functionEvaluations
+            lastAdjointStatistics = solution.backwardStatistics
             return solution.final
         }
-        let solution = try odeint(field, initial: initial, times: [0, config.endTime], options: config.solver)
+        let solution = try odeint(field, initial: initial, times: [0, config.endTime], options: options)
         lastFunctionEvaluations = solution.functionEvaluations
+        lastAdjointStatistics = nil
         return solution.final
     }
 

@@ -21,6 +21,8 @@ public struct ODEError: Error, CustomStringConvertible, Equatable {
         case nonlinearSolveFailed(iterations: Int, residual: Double)
         /// A fixed step size that is zero, negative or not finite.
         case invalidStepSize(Float)
+        /// ``ODESolverOptions/sumOverProcesses`` threw (a collective that timed out, say).
+        case processSumFailed(String)
     }
 
     /// The solver that failed (`dopri5`, `implicitEuler`, …, or `adjoint dopri5`).
@@ -47,6 +49,7 @@ public struct ODEError: Error, CustomStringConvertible, Equatable {
         case .nonlinearSolveFailed(let iterations, let residual):
             what = "the implicit step did not converge (Newton and fixed-point iteration, \(iterations) iterations, residual \(residual))"
         case .invalidStepSize(let h): what = "the fixed step size must be positive and finite, got \(h)"
+        case .processSumFailed(let detail): what = "summing the error norm over the processes failed: \(detail)"
         }
         return "ODE solver \(solver) at t = \(time): \(what)"
     }

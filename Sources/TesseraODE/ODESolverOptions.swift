@@ -49,6 +49,11 @@ public struct ODESolverOptions: Equatable, Sendable {
     public var nonlinearTolerance: Float = 1e-5
     /// Implicit Euler: the iteration limit of Newton's method, and again of the fixed-point fallback.
     public var nonlinearIterations: Int = 50
+    /// Adaptive methods, when the state is this process's rows of a batch that several processes
+    /// solve together (data-parallel training): sums the controller's partial error norms over the
+    /// processes, so every process picks the steps one process would pick for the whole batch.
+    /// `nil` (the default): this process solves the whole batch. Fixed-step methods never call it.
+    public var sumOverProcesses: ODEProcessSum? = nil
 
     public init(method: ODEMethod = .dopri5) {
         self.method = method
@@ -68,6 +73,44 @@ public struct ODESolverOptions: Equatable, Sendable {
         options.stepSize = stepSize
         return options
     }
+}
+
+/// The element-wise sum of a few numbers over the processes that solve one batch together, each
+/// its own rows; see ``ODESolverOptions/sumOverProcesses``. TesseraODE knows no processes: a
+/// trainer wraps its own collective in one of these.
+///
+/// dopri5 calls it once per tried step (and twice more for the first step's heuristic, once to
+/// agree that the initial derivative is finite) with, for each part of the state, the sum of the
+/// squared scaled errors over this process's rows and their count, so that the combined RMS is
+/// the one over all rows of the batch. The adjoint's parameter gradients are each process's share
+/// of a sum, not rows, so for them it sums the error and the gradient itself, element by element.
+///
+/// Requirements, or the processes deadlock or disagree: every process of the group calls it in
+/// the same solves, and it returns the same bits on every process (the step decisions follow from
+/// them). Each process accumulates its part in `Double`, so the combined norm differs from one
+/// process's sum over the whole batch only by the order of `Double` additions (about 1e-16).
+///
+/// ```swift
+/// var options = ODESolverOptions.dopri5(relativeTolerance: 1e-3, absoluteTolerance: 1e-4)
+/// options.sumOverProcesses = ODEProcessSum { partials in try collective.sum(partials) }
+/// ```
+public final class ODEProcessSum: Equatable, @unchecked Sendable {
+    // Unchecked: it runs on the thread that solves, as the collective it wraps requires.
+    private let sum: ([Double]) throws -> [Double]
+
+    /// `sum` returns the element-wise sums over the processes of the values it is given.
+    public init(_ sum: @escaping ([Double]) throws -> [Double]) {
+        self.sum = sum
+    }
+
+    public func callAsFunction(_ values: [Double]) throws -> [Double] {
+        let totals = try sum(values)
+        precondition(totals.count == values.count, "ODEProcessSum: \(values.count) values in, \(totals.count) sums out")
+        return totals
+    }
+
+    /// The same sum, by identity: two solver options are equal when they sum through the same group.
+    public static func == (lhs: ODEProcessSum, rhs: ODEProcessSum) -> Bool { lhs === rhs }
 }
 
 /// The result of a solve: the state at every requested time and what it cost.

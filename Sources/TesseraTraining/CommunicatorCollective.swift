@@ -46,10 +46,20 @@ public final class CommunicatorCollective: TrainingCollective {
         }
     }
 
+    /// Gathers every rank's values and adds them in rank order, in `Double`, on every rank: the
+    /// same bits everywhere by construction, whatever MPI's reduction algorithm, and nothing
+    /// rounded to `Float` (an ODE solver's step sizes follow the error norms summed here).
     public func sum(_ values: [Double]) throws -> [Double] {
-        var floats = values.map(Float.init)
-        try communicator.allreduce(&floats, operation: .sum, timeout: timeout)
-        return floats.map(Double.init)
+        guard !values.isEmpty else { return [] }
+        var all = [Double](repeating: 0, count: values.count * worldSize)
+        try values.withUnsafeBytes { input in
+            try all.withUnsafeMutableBytes { try communicator.iallgather(input, into: $0).wait(timeout: timeout) }
+        }
+        var totals = Array(all[0..<values.count])
+        for rank in 1..<worldSize {
+            for index in values.indices { totals[index] += all[rank * values.count + index] }
+        }
+        return totals
     }
 
     public func broadcastBytes(_ value: [UInt8]) throws -> [UInt8] {

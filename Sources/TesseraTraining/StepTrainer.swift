@@ -165,16 +165,28 @@ public final class StepTrainer {
         optimizer.zeroGradients()
         let (loss, examples) = workload.trainingLoss(step: step, shard: shard)
         try stopIfLossIsNotFinite(loss.item, step: step)
-        // averageGradients takes the mean over the W ranks, so each differentiates W × its part:
-        // the mean of those gradients is the gradient of the parts' sum, the global mean loss.
-        (loss * Float(shard.worldSize)).backward()
+        // Each rank differentiates its own part, so its backward pass sees the gradients one
+        // process would see for these rows (the ODE adjoint's error control depends on their
+        // size). averageGradients takes the mean over the W ranks; the gradient of the parts' sum,
+        // the global mean loss, is W times it (exactly, for W a power of two).
+        loss.backward()
         try collective?.averageGradients()
+        if shard.worldSize > 1 { scaleGradients(by: Float(shard.worldSize)) }
         try stopIfGradientsAreNotFinite(step: step)
         if recipe.training.gradientClipNorm > 0 {
             _ = clipGradientNorm(model.parameters(), maximumNorm: recipe.training.gradientClipNorm)
         }
         optimizer.step()
         return (Double(loss.item), examples)
+    }
+
+    /// Multiplies every gradient by `factor` in place.
+    private func scaleGradients(by factor: Float) {
+        for (_, parameter) in parameters {
+            guard let gradient = parameter.grad else { continue }
+            let pointer = gradient.storage.pointer
+            for index in 0..<gradient.count { pointer[index] *= factor }
+        }
     }
 
     /// Stops the run before step `step`'s backward pass when the loss is not finite on any rank (a

@@ -15,7 +15,7 @@ public protocol TrainingCollective: AnyObject {
     func prepareGradientAveraging(_ parameters: [(name: String, parameter: Tensor)]) throws
     /// Completes the averaging of this step's gradients; `.grad` holds the mean over ranks after it.
     func averageGradients() throws
-    /// The element-wise sum over ranks of `values`.
+    /// The element-wise sum over ranks of `values`, bit-identical on every rank.
     func sum(_ values: [Double]) throws -> [Double]
     /// Rank 0's `value` on every rank.
     func broadcastBytes(_ value: [UInt8]) throws -> [UInt8]

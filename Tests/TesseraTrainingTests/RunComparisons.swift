@@ -9,15 +9,16 @@ import TesseraTraining
 /// --np 2` logs the losses of `--np 1`.
 enum RunComparisons {
     /// The losses in `expected`'s and `actual`'s `metrics.jsonl` are logged at steps 1…`steps` and
-    /// agree to 1e-4 relative at each.
-    static func expectSameLosses(_ expected: URL, _ actual: URL, steps: Int, _ label: String,
+    /// agree to `relativeTolerance` at each (the issues' 1e-4 unless a family promises more).
+    static func expectSameLosses(_ expected: URL, _ actual: URL, steps: Int, _ label: String, relativeTolerance: Double = 1e-4,
                                  sourceLocation: SourceLocation = #_sourceLocation) throws {
         let (reference, other) = (try TransformerDistributedTests.losses(expected), try TransformerDistributedTests.losses(actual))
         #expect(reference.keys.sorted() == Array(1...steps) && other.keys.sorted() == Array(1...steps),
                 "\(label): logged steps \(reference.keys.sorted()) and \(other.keys.sorted())", sourceLocation: sourceLocation)
         for step in 1...steps {
             let (a, b) = (reference[step] ?? .nan, other[step] ?? .nan)
-            #expect(abs(a - b) <= 1e-4 * abs(a), "\(label) step \(step): loss \(b) vs \(a)", sourceLocation: sourceLocation)
+            #expect(abs(a - b) <= relativeTolerance * abs(a), "\(label) step \(step): loss \(b) vs \(a) (\(abs(a - b) / abs(a)) relative)",
+                    sourceLocation: sourceLocation)
         }
     }
 
@@ -33,8 +34,10 @@ enum RunComparisons {
     }
 
     /// Through the built executables: `tessera train RECIPE --np 1` and `--np 2` (a coordinator and a
-    /// worker under mpirun) both succeed and log the same losses at steps 1…`steps`.
-    static func expectMpirunMatchesOneProcess(recipe yaml: String, named name: String, steps: Int,
+    /// worker under mpirun) both succeed and log the same losses at steps 1…`steps`, each run with
+    /// `overrides` (`--set`) besides the step count, and the same last values of `sameMetrics`.
+    static func expectMpirunMatchesOneProcess(recipe yaml: String, named name: String, steps: Int, overrides: [String] = [],
+                                              relativeTolerance: Double = 1e-4, sameMetrics: [String] = [],
                                               sourceLocation: SourceLocation = #_sourceLocation) throws {
         let workspace = CommandLineTool.temporaryDirectory("\(name)-mpi")
         defer { try? FileManager.default.removeItem(at: workspace) }
@@ -42,11 +45,30 @@ enum RunComparisons {
         try yaml.write(to: recipeFile, atomically: true, encoding: .utf8)
         let directories = [1, 2].map { workspace.appendingPathComponent("np\($0)") }
         for (processes, directory) in zip([1, 2], directories) {
+            let settings = (["training.steps=\(steps)"] + overrides).flatMap { ["--set", $0] }
             let result = try CommandLineTool.run(["train", recipeFile.path, "--np", "\(processes)", "--run-dir", directory.path,
-                                                  "--set", "training.steps=\(steps)", "--quiet"])
+                                                  "--quiet"] + settings)
             #expect(result.status == 0, "np \(processes): \(result.errorOutput)", sourceLocation: sourceLocation)
         }
-        try expectSameLosses(directories[0], directories[1], steps: steps, "\(name), np 2 against np 1", sourceLocation: sourceLocation)
+        try expectSameLosses(directories[0], directories[1], steps: steps, "\(name), np 2 against np 1",
+                             relativeTolerance: relativeTolerance, sourceLocation: sourceLocation)
+        let (alone, together) = (try lastMetrics(directories[0]), try lastMetrics(directories[1]))
+        for key in sameMetrics {
+            #expect(alone[key] != nil && together[key] == alone[key], "\(name) \(key): np 2 \(together[key] ?? .nan), np 1 \(alone[key] ?? .nan)",
+                    sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Each metric's last logged value in the run directory's `metrics.jsonl` (evaluation metrics
+    /// appear only on evaluation steps).
+    static func lastMetrics(_ directory: URL) throws -> [String: Double] {
+        let text = try String(contentsOf: directory.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        var result: [String: Double] = [:]
+        for line in text.split(separator: "\n") {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            for (key, value) in object { if let number = value as? Double { result[key] = number } }
+        }
+        return result
     }
 }
 

@@ -34,8 +34,9 @@ public struct ODERecipe: StepRecipe, Decodable, RecipeValidatable {
     public var schedule: ScheduleSection
     public var training: StepTrainingSection
     /// With several processes each takes its ``BatchShard`` of every step's batch and solves its
-    /// rows alone: fixed-step solvers then give one process's losses to float rounding, adaptive
-    /// ones to their tolerance (their steps follow the error of the rows they solve).
+    /// rows; adaptive solvers sum their error norms over the processes, so every process takes
+    /// the steps one process would take for the whole batch, and the losses are one process's to
+    /// float rounding (the gradient allreduce's and the norms' order of additions).
     public var distributed: DistributedSection
 
     enum CodingKeys: String, CodingKey, CaseIterable {

@@ -29,7 +29,7 @@ public enum ODETasks {
 
 extension StepTrainer {
     /// A trainer for an ODE recipe: a supervised ODE network or an FFJORD flow, each process
-    /// solving its share of every step's batch.
+    /// solving its share of every step's batch with the steps one process would take for all of it.
     public convenience init(recipe: ODERecipe, recipeYAML: String, runDirectory: RunDirectory,
                             collective: (any TrainingCollective)? = nil, showProgress: Bool = true) throws {
         let worldSize = collective?.worldSize ?? 1
@@ -38,8 +38,8 @@ extension StepTrainer {
         }
         try self.init(recipe: recipe as any StepRecipe, recipeYAML: recipeYAML, runDirectory: runDirectory, collective: collective,
                       showProgress: showProgress) { generator in
-            if recipe.model.kind == .ffjord { return try ODEFlowWorkload(recipe, generator: &generator) }
-            return try ODESupervisedWorkload(recipe, generator: &generator)
+            if recipe.model.kind == .ffjord { return try ODEFlowWorkload(recipe, collective: collective, generator: &generator) }
+            return try ODESupervisedWorkload(recipe, collective: collective, generator: &generator)
         }
     }
 }

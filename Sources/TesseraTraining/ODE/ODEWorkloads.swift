@@ -65,15 +65,24 @@ func odeSupervisedData(_ section: ODEDataSection, seed: UInt64) throws -> Datase
     return all.split(testFraction: section.testFraction, seed: seed, stratified: section.source != .reflection)
 }
 
+/// The solver's sum over the processes that share every training batch: dopri5's error norms
+/// become the whole batch's, so each process takes the steps one process would. `nil` alone.
+func odeProcessSum(_ collective: (any TrainingCollective)?) -> ODEProcessSum? {
+    guard let collective, collective.worldSize > 1 else { return nil }
+    return ODEProcessSum { partials in try collective.sum(partials) }
+}
+
 /// Classification (cross entropy) or, for `reflection`, regression (squared error) with a
 /// ``ODENetwork``. Each step trains on `data.batchSize` training examples drawn by
 /// ``stepBatch(seed:step:batchSize:count:)``; with several processes each solves its
-/// ``BatchShard`` of them and divides its summed loss by the global batch size.
+/// ``BatchShard`` of them, its solver's step controller measuring the error over the whole batch
+/// (``odeProcessSum(_:)``), and divides its summed loss by the global batch size.
 ///
-/// Reports NFE: `train_nfe`, the forward solve of the last training step (on rank 0's shard), and
-/// `test_nfe`, the solve of the whole test set. Both are functions of the parameters and the
-/// batch (dopri5 picks its first step afresh from the state in every solve), so they, like the
-/// losses, come out the same in a resumed run.
+/// Reports NFE: `train_nfe`, the forward solve of the last training step, `train_adjoint_nfe`,
+/// its backward solve (adjoint gradients only), and `test_nfe`, the solve of the whole test set.
+/// All are functions of the parameters and the batch (dopri5 picks its first step afresh from the
+/// state in every solve), so they, like the losses, come out the same in a resumed run, and the
+/// training ones the same on every process.
 final class ODESupervisedWorkload: StepWorkload {
     let recipe: ODERecipe
     let train: TensorDataset, test: TensorDataset
@@ -82,12 +91,15 @@ final class ODESupervisedWorkload: StepWorkload {
     var model: any Module { network }
     var primaryMetric: String { isRegression ? "test_mse" : "test_accuracy" }
     var primaryMetricIsHigherBetter: Bool { !isRegression }
-    var progressMetrics: [String] { ["train_nfe", "test_nfe"] }
+    var progressMetrics: [String] { odeProgressMetrics(recipe) }
+    private let processSum: ODEProcessSum?
     private var lastTrainingNFE = 0
+    private var lastTrainingAdjoint: ODEAdjointStatistics?
     private(set) var lastFailure: String?
 
-    init(_ recipe: ODERecipe, generator: inout RandomGenerator) throws {
+    init(_ recipe: ODERecipe, collective: (any TrainingCollective)?, generator: inout RandomGenerator) throws {
         self.recipe = recipe
+        processSum = odeProcessSum(collective)
         let split = try odeSupervisedData(recipe.data, seed: recipe.seed)
         (train, test) = (split.train, split.test)
         isRegression = recipe.data.source == .reflection
@@ -98,8 +110,13 @@ final class ODESupervisedWorkload: StepWorkload {
     func trainingLoss(step: Int, shard: BatchShard) -> (loss: Tensor, examples: Int) {
         let batch = stepBatch(seed: recipe.seed, step: step, batchSize: recipe.data.batchSize, count: train.count)
         let index = Tensor(batch[shard.rows(of: batch.count)].map(Float.init))
+        // This step's solves (and the adjoint's, in the backward pass: it keeps the forward's
+        // options) agree their steps with the other processes; rank 0 evaluates alone, without.
+        network.block.sumOverProcesses = processSum
+        defer { network.block.sumOverProcesses = nil }
         let outputs = network(train.inputs.indexSelect(alongAxis: 0, indices: index))
         lastTrainingNFE = network.block.lastFunctionEvaluations
+        lastTrainingAdjoint = network.block.lastAdjointStatistics
         lastFailure = network.block.lastError.map { "the ODE solve failed: \($0)" }
         return (summedLoss(outputs, train.labels.indexSelect(alongAxis: 0, indices: index)) / Float(batch.count), index.count)
     }
@@ -116,6 +133,7 @@ final class ODESupervisedWorkload: StepWorkload {
             var metrics = ["test_loss": Double(summedLoss(outputs, test.labels).item) / Double(test.count),
                            "test_nfe": Double(network.block.lastFunctionEvaluations),
                            "train_nfe": Double(lastTrainingNFE)]
+            if let adjoint = lastTrainingAdjoint { metrics["train_adjoint_nfe"] = Double(adjoint.functionEvaluations) }
             if isRegression {
                 metrics["test_mse"] = metrics["test_loss"]
             } else {
@@ -136,6 +154,12 @@ final class ODESupervisedWorkload: StepWorkload {
     }
 }
 
+/// The NFE shown in the progress line: the training solve's (forward, and backward with adjoint
+/// gradients) and the test set's.
+func odeProgressMetrics(_ recipe: ODERecipe) -> [String] {
+    recipe.solver.gradient == .adjoint ? ["train_nfe", "train_adjoint_nfe", "test_nfe"] : ["train_nfe", "test_nfe"]
+}
+
 /// Density estimation with ``FFJORD``: each step's loss is the mean negative log-likelihood of the
 /// step's batch of points (sharded and weighted as in ``ODESupervisedWorkload``); the metric is the
 /// mean log-likelihood of the held-out points, and `density.png` shows the learned density with
@@ -146,12 +170,15 @@ final class ODEFlowWorkload: StepWorkload {
     let flow: FFJORD
     var model: any Module { flow }
     let primaryMetric = "test_log_likelihood"
-    var progressMetrics: [String] { ["train_nfe", "test_nfe"] }
+    var progressMetrics: [String] { odeProgressMetrics(recipe) }
+    private let processSum: ODEProcessSum?
     private var lastTrainingNFE = 0
+    private var lastTrainingAdjoint: ODEAdjointStatistics?
     private(set) var lastFailure: String?
 
-    init(_ recipe: ODERecipe, generator: inout RandomGenerator) throws {
+    init(_ recipe: ODERecipe, collective: (any TrainingCollective)?, generator: inout RandomGenerator) throws {
         self.recipe = recipe
+        processSum = odeProcessSum(collective)
         let split = try odeSupervisedData(recipe.data, seed: recipe.seed)
         (train, test) = (split.train.inputs, split.test.inputs)
         var config = FFJORDConfig(features: 2)
@@ -170,11 +197,15 @@ final class ODEFlowWorkload: StepWorkload {
         let points = train.indexSelect(alongAxis: 0, indices: index)
         let logLikelihood: Tensor
         lastFailure = nil
+        // As in ODESupervisedWorkload: the training solves agree their steps over the processes.
+        flow.sumOverProcesses = processSum
+        defer { flow.sumOverProcesses = nil }
         do { logLikelihood = try flow.logLikelihood(points) } catch {
             lastFailure = "the flow's ODE solve failed: \(error)"
             logLikelihood = Tensor.full([points.shape[0]], .nan)
         }
         lastTrainingNFE = flow.lastFunctionEvaluations
+        lastTrainingAdjoint = flow.lastAdjointStatistics
         return (-logLikelihood.sum() / Float(batch.count), index.count)
     }
 
@@ -185,8 +216,10 @@ final class ODEFlowWorkload: StepWorkload {
                 print("ode: the test-set solve failed: \(error)")
                 mean = .nan
             }
-            return ["test_log_likelihood": mean, "test_loss": -mean, "test_nfe": Double(flow.lastFunctionEvaluations),
-                    "train_nfe": Double(lastTrainingNFE)]
+            var metrics = ["test_log_likelihood": mean, "test_loss": -mean, "test_nfe": Double(flow.lastFunctionEvaluations),
+                           "train_nfe": Double(lastTrainingNFE)]
+            if let adjoint = lastTrainingAdjoint { metrics["train_adjoint_nfe"] = Double(adjoint.functionEvaluations) }
+            return metrics
         }
     }
 
