@@ -23,8 +23,8 @@ public final class ClassificationTrainer {
     private var checkpoints: CheckpointDirectory
 
     private var rank: Int { collective?.rank ?? 0 }
-    /// The first failure of a batch norm statistics sum over ranks (``synchronizeBatchNorm(_:)``).
-    private let batchNormSynchronization = SynchronizationFailure()
+    /// The first failure of a batch norm statistics sum over ranks (``TrainingCollective/synchronizeBatchNorms(in:failure:)``).
+    private let batchNormSynchronization = CollectiveFailure()
     private var isLeader: Bool { rank == 0 }
 
     public init(recipe: ClassificationRecipe, recipeYAML: String, recipeFile: String, runDirectory: RunDirectory,
@@ -73,7 +73,9 @@ public final class ClassificationTrainer {
             try collective.broadcast(model.stateDictionary().sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
             try broadcastOptimizerState(collective)
             try collective.prepareGradientAveraging(model.namedParameters())
-            if recipe.distributed.syncBatchNorm && collective.worldSize > 1 { synchronizeBatchNorm(collective) }
+            if recipe.distributed.syncBatchNorm && collective.worldSize > 1 {
+                collective.synchronizeBatchNorms(in: model, failure: batchNormSynchronization)
+            }
             if collective.rank > 0 {
                 // Dropout masks must differ between ranks (they cover different examples); rank 0
                 // keeps the checkpointed stream, the others derive theirs from the rank and step.
@@ -181,7 +183,7 @@ public final class ClassificationTrainer {
                                      reduction: .sum) * (worldSize / Float(globalCount))
         shardLoss.backward()
         try collective?.averageGradients()
-        if let error = batchNormSynchronization.error { throw error }
+        try batchNormSynchronization.check()
         if recipe.training.gradientClipNorm > 0 {
             _ = clipGradientNorm(model.parameters(), maximumNorm: recipe.training.gradientClipNorm)
         }
@@ -193,22 +195,6 @@ public final class ClassificationTrainer {
     /// Makes every batch norm layer normalize with the statistics of the whole global batch,
     /// summed over the ranks with `collective`. A failed sum cannot throw from inside the forward
     /// or backward pass, so it is kept and thrown once the step's backward is done.
-    private func synchronizeBatchNorm(_ collective: any TrainingCollective) {
-        for (_, module) in model.namedModules() {
-            guard let batchNorm = module as? BatchNorm else { continue }
-            let failure = batchNormSynchronization
-            batchNorm.sumOverReplicas = { buffer in
-                guard failure.error == nil else { return }
-                do {
-                    let sums = try collective.sum(buffer.map(Double.init))
-                    for index in buffer.indices { buffer[index] = Float(sums[index]) }
-                } catch {
-                    failure.error = error
-                }
-            }
-        }
-    }
-
     /// Mean cross-entropy and accuracy over `dataset`, in evaluation mode.
     public func evaluate(on dataset: TensorDataset) -> (loss: Double, accuracy: Double) {
         model.eval()
@@ -301,10 +287,4 @@ public final class ClassificationTrainer {
         let votes = try collective.sum([local ? 1 : 0])[0]
         return votes > 0 ? (local ? InterruptSignal.pendingName : "a signal to another rank") : nil
     }
-}
-
-/// Where a closure that cannot throw (a batch norm's sum over ranks, run inside the forward or
-/// backward pass) leaves its first error for the training step to throw.
-private final class SynchronizationFailure {
-    var error: Error?
 }
