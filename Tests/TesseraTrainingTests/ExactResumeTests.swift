@@ -17,38 +17,11 @@ import TesseraCheckpoint
     }
 
     @Test func killedRunResumedWithAutoMatchesUninterruptedRunBitForBit() throws {
-        let reference = CommandLineTool.temporaryDirectory("reference")
-        let interrupted = CommandLineTool.temporaryDirectory("interrupted")
-        defer {
-            try? FileManager.default.removeItem(at: reference)
-            try? FileManager.default.removeItem(at: interrupted)
-        }
-        let uninterrupted = try CommandLineTool.run(["train", "configs/mlp-digits.yaml", "--run-dir", reference.path] + Self.shortRun)
-        #expect(uninterrupted.status == 0, "\(uninterrupted.errorOutput)")
-
-        // Kill the second run with SIGKILL at a random moment after its first checkpoint.
-        let (process, _, _) = try CommandLineTool.start(["train", "configs/mlp-digits.yaml", "--run-dir", interrupted.path] + Self.shortRun)
-        let checkpoints = interrupted.appendingPathComponent("checkpoints")
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []
-            if files.contains(where: { $0.hasPrefix("step-") && $0.hasSuffix(".tsr") }) { break }
-            usleep(5_000)
-        }
-        usleep(UInt32.random(in: 0...400_000))
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal, "the run finished before it could be killed")
-
-        let resumed = try CommandLineTool.run(["train", "configs/mlp-digits.yaml", "--run-dir", interrupted.path, "--resume", "auto"] + Self.shortRun)
-        #expect(resumed.status == 0, "\(resumed.errorOutput)")
-
-        let expected = try Self.modelEntries(reference.appendingPathComponent("checkpoints/step-00000092.tsr").path)
-        let actual = try Self.modelEntries(interrupted.appendingPathComponent("checkpoints/step-00000092.tsr").path)
-        #expect(expected.keys.sorted() == actual.keys.sorted())
-        for (name, bytes) in expected where name.hasPrefix("model/") || name.hasPrefix("optimizer/") {
-            #expect(actual[name] == bytes, "\(name) differs after resume")
-        }
+        let workspace = CommandLineTool.temporaryDirectory("killed")
+        defer { try? FileManager.default.removeItem(at: workspace) }
+        let (reference, interrupted) = try RunComparisons.expectKilledRunResumesBitForBit(
+            recipe: "configs/mlp-digits.yaml", settings: Self.shortRun, lastCheckpoint: "checkpoints/step-00000092.tsr",
+            maximumDelay: 400_000, in: workspace)
         // The resumed run's metrics file holds each logged step once.
         let lines = try String(contentsOf: interrupted.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
             .split(separator: "\n")

@@ -208,32 +208,9 @@ import TesseraTraining
         let recipe = workspace.appendingPathComponent("tiny-ode.yaml")
         try Self.tiny["dopri5"]!.write(to: recipe, atomically: true, encoding: .utf8)
         let settings = ["training.steps=400", "training.checkpointEvery=20", "training.evaluateEvery=100"].flatMap { ["--set", $0] } + ["--quiet"]
-        let (reference, interrupted) = (workspace.appendingPathComponent("reference"), workspace.appendingPathComponent("interrupted"))
-        let uninterrupted = try CommandLineTool.run(["train", recipe.path, "--run-dir", reference.path] + settings)
-        #expect(uninterrupted.status == 0, "\(uninterrupted.errorOutput)")
-
-        let (process, _, _) = try CommandLineTool.start(["train", recipe.path, "--run-dir", interrupted.path] + settings)
-        let checkpoints = interrupted.appendingPathComponent("checkpoints")
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []
-            if files.contains(where: { $0.hasPrefix("step-") && $0.hasSuffix(".tsr") }) { break }
-            usleep(5_000)
-        }
-        usleep(UInt32.random(in: 0...1_000_000))
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal, "the run finished before it could be killed")
-
-        let resumed = try CommandLineTool.run(["train", recipe.path, "--run-dir", interrupted.path, "--resume", "auto"] + settings)
-        #expect(resumed.status == 0, "\(resumed.errorOutput)")
-        let last = "checkpoints/step-00000400.tsr"
-        let expected = try ExactResumeTests.modelEntries(reference.appendingPathComponent(last).path)
-        let actual = try ExactResumeTests.modelEntries(interrupted.appendingPathComponent(last).path)
-        #expect(expected.keys.sorted() == actual.keys.sorted() && !expected.isEmpty)
-        for (name, bytes) in expected where name.hasPrefix("model/") || name.hasPrefix("optimizer/") {
-            #expect(actual[name] == bytes, "\(name) differs after resume")
-        }
+        try RunComparisons.expectKilledRunResumesBitForBit(recipe: recipe.path, settings: settings,
+                                                           lastCheckpoint: "checkpoints/step-00000400.tsr",
+                                                           maximumDelay: 1_000_000, in: workspace)
     }
 
     /// Through the executables: `tessera train --np 2` logs the losses of `--np 1`.

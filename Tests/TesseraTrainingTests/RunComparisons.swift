@@ -59,6 +59,42 @@ enum RunComparisons {
         }
     }
 
+    /// Trains `recipe` with `settings` once uninterrupted and once killed with SIGKILL at a random
+    /// moment (up to `maximumDelay` µs) after its first checkpoint, then resumes the killed run
+    /// with `--resume auto`; both must end with the same model and optimizer bytes in
+    /// `lastCheckpoint`. Returns the two run directories (reference, interrupted) inside `workspace`.
+    @discardableResult
+    static func expectKilledRunResumesBitForBit(recipe: String, settings: [String], lastCheckpoint: String,
+                                                maximumDelay: UInt32, in workspace: URL,
+                                                sourceLocation: SourceLocation = #_sourceLocation) throws -> (URL, URL) {
+        let (reference, interrupted) = (workspace.appendingPathComponent("reference"), workspace.appendingPathComponent("interrupted"))
+        let uninterrupted = try CommandLineTool.run(["train", recipe, "--run-dir", reference.path] + settings)
+        #expect(uninterrupted.status == 0, "\(uninterrupted.errorOutput)", sourceLocation: sourceLocation)
+
+        let (process, _, _) = try CommandLineTool.start(["train", recipe, "--run-dir", interrupted.path] + settings)
+        let checkpoints = interrupted.appendingPathComponent("checkpoints")
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []
+            if files.contains(where: { $0.hasPrefix("step-") && $0.hasSuffix(".tsr") }) { break }
+            usleep(5_000)
+        }
+        usleep(UInt32.random(in: 0...maximumDelay))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal, "the run finished before it could be killed", sourceLocation: sourceLocation)
+
+        let resumed = try CommandLineTool.run(["train", recipe, "--run-dir", interrupted.path, "--resume", "auto"] + settings)
+        #expect(resumed.status == 0, "\(resumed.errorOutput)", sourceLocation: sourceLocation)
+        let expected = try ExactResumeTests.modelEntries(reference.appendingPathComponent(lastCheckpoint).path)
+        let actual = try ExactResumeTests.modelEntries(interrupted.appendingPathComponent(lastCheckpoint).path)
+        #expect(expected.keys.sorted() == actual.keys.sorted() && !expected.isEmpty, sourceLocation: sourceLocation)
+        for (name, bytes) in expected where name.hasPrefix("model/") || name.hasPrefix("optimizer/") {
+            #expect(actual[name] == bytes, "\(name) differs after resume", sourceLocation: sourceLocation)
+        }
+        return (reference, interrupted)
+    }
+
     /// Each metric's last logged value in the run directory's `metrics.jsonl` (evaluation metrics
     /// appear only on evaluation steps).
     static func lastMetrics(_ directory: URL) throws -> [String: Double] {
