@@ -65,7 +65,7 @@ let executables: [Target] = [
     .executableTarget(name: "TesseraMPISelfTest", dependencies: ["TesseraDistributed"]),
     .executableTarget(
         name: "TesseraBench",
-        dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraCheckpoint", "TesseraDistributed", "TesseraTransformers", "TesseraReinforcement", "TesseraGraph", "TesseraODE", "TesseraExplain"]),
+        dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraCheckpoint", "TesseraDistributed", "TesseraTransformers", "TesseraReinforcement", "TesseraGraph", "TesseraODE", "TesseraExplain", "TesseraSelfSupervised"]),
 ]
 
 // MARK: - Tests

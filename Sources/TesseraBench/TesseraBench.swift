@@ -32,6 +32,8 @@ struct TesseraBench {
          gcnLargeBenchmark),
         ("explain", "one LRP explanation of the digits CNN (EpsilonGammaBox) and ViT (Ali et al. rules), batch 1 and 64, vs forward + backward (vs Tests/Benchmarks/explain.py: zennit, detached PyTorch ViT)",
          explainBenchmark),
+        ("simclr", "one SimCLR step: two views of 256 digits, CNN encoder, projection head, NT-Xent, LARS (vs Tests/Benchmarks/simclr.py)",
+         simclrBenchmark),
         ("allreduce", "gradient averaging vs raw MPI_Allreduce, and step time with/without overlap (run under mpirun)",
          allreduceBenchmark),
     ]
