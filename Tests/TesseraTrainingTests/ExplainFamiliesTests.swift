@@ -112,4 +112,16 @@ import TesseraTraining
         let faithfulness = try CommandLineTool.run(["explain", checkpoint.path, "--faithfulness"])
         #expect(faithfulness.status != 0 && faithfulness.errorOutput.contains("walks"))
     }
+
+    /// A model with a layer no rule covers — a graph attention layer, which GNN-LRP has no walk
+    /// rule for — is refused naming the layer and its type.
+    @Test func aCheckpointWithALayerWithoutARuleIsRefusedNamingIt() throws {
+        let checkpoint = try ExplainRuns.train("configs/graph-karate.yaml", named: "gat", step: 5,
+                                               ["--set", "model.kind=gat", "--set", "model.headCount=2", "--set", "training.steps=5",
+                                                "--set", "training.checkpointEvery=5"])
+        let result = try CommandLineTool.run(["explain", checkpoint.path, "--input", "2", "--output",
+                                              scratch("gat").appendingPathComponent("h.png").path])
+        #expect(result.status != 0)
+        #expect(result.errorOutput.contains("layers.0") && result.errorOutput.contains("GraphAttention"), "\(result.errorOutput)")
+    }
 }
