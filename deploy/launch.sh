@@ -35,5 +35,9 @@ if [ -n "$interface" ]; then
   extra+=(--mca btl tcp,self --mca btl_tcp_if_include "$interface" --mca oob_tcp_if_include "$interface")
 fi
 
-exec mpirun --hostfile "$hostfile" "${extra[@]}" -x OPENBLAS_NUM_THREADS=1 \
+# Ranks write through mpirun's pseudo-terminals: tell them whether our output is a real terminal,
+# so a log file gets plain progress lines.
+if [ -t 1 ]; then progress=live; else progress=lines; fi
+
+exec mpirun --hostfile "$hostfile" "${extra[@]}" -x OPENBLAS_NUM_THREADS=1 -x TESSERA_PROGRESS=$progress \
   -np 1 "$bin/tessera-coordinator" "$recipe" "$@" : -np $((np - 1)) "$bin/tessera-worker"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TesseraTraining
 
 /// Runs the `mpirun` line of a data-parallel run on this machine and waits for it:
 ///
@@ -27,6 +28,8 @@ enum MPILauncher {
         if getuid() == 0 { arguments.append("--allow-run-as-root") }
         if processes > ProcessInfo.processInfo.activeProcessorCount { arguments.append("--oversubscribe") }
         arguments += ["-x", "OPENBLAS_NUM_THREADS=1"]
+        // The ranks write through mpirun to our standard output: tell them whether it is a terminal.
+        arguments += ["-x", "\(ProgressReporter.styleVariable)=\(isatty(STDOUT_FILENO) == 1 ? "live" : "lines")"]
         arguments += ["-np", "1", coordinator] + coordinatorArguments + [":", "-np", "\(processes - 1)", worker]
 
         let process = Process()

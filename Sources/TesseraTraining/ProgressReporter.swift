@@ -2,14 +2,25 @@ import Foundation
 
 /// Reports progress: on a terminal a live line rewritten in place (step, epoch, loss, samples/s,
 /// ETA); otherwise one plain log line per report, which reads well in files and CI logs.
+///
+/// Under `mpirun` a rank's standard output is a pseudo-terminal even when the launcher's is a file
+/// (`make train > log`), so the launcher says which it is in `TESSERA_PROGRESS` (`live` or
+/// `lines`); without it the rank asks its own standard output.
 public struct ProgressReporter {
     public let isTerminal: Bool
     public let enabled: Bool
     private var lineIsOpen = false
 
+    /// The environment variable a launcher sets for its ranks: `live` or `lines`.
+    public static let styleVariable = "TESSERA_PROGRESS"
+
     public init(enabled: Bool = true) {
         self.enabled = enabled
-        isTerminal = isatty(STDOUT_FILENO) == 1
+        switch ProcessInfo.processInfo.environment[Self.styleVariable] {
+        case "lines": isTerminal = false
+        case "live": isTerminal = true
+        default: isTerminal = isatty(STDOUT_FILENO) == 1
+        }
     }
 
     public mutating func update(step: Int, totalSteps: Int, epoch: Int, values: [(String, Double)],

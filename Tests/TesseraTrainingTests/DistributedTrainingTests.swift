@@ -229,4 +229,17 @@ extension DistributedTrainingTests {
         #expect(process.terminationStatus == 0, "\(text)")
         #expect(text.components(separatedBy: "all MPI checks passed").count - 1 == 3, "\(text)")
     }
+
+    /// Under mpirun the ranks write to pseudo-terminals; when the launcher's own output is a file
+    /// or a pipe (`make train > log`) the progress must still be plain lines, without the live
+    /// line's carriage returns and erase sequences.
+    @Test func progressThroughMpirunIntoAPipeHasNoControlSequences() throws {
+        let directory = CommandLineTool.temporaryDirectory("plain-progress")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try CommandLineTool.run(["train", "configs/mlp-digits.yaml", "--np", "2", "--run-dir", directory.path,
+                                              "--set", "training.epochs=2", "--set", "schedule.warmupSteps=5"])
+        #expect(result.status == 0, "\(result.errorOutput)")
+        #expect(result.output.contains("step 23/46"), "\(result.output)")
+        #expect(!result.output.contains("\u{1B}") && !result.output.contains("\r"), "control bytes in: \(result.output.debugDescription)")
+    }
 }
