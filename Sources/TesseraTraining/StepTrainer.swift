@@ -227,12 +227,8 @@ public final class StepTrainer {
         case .none:
             break
         case .automatic:
-            let search = try checkpoints.latestValid()
-            for skipped in search.skipped { progressReporter.log("skipped \(skipped.fileName): \(skipped.reason)") }
-            if let latest = search.latest {
+            if let latest = try checkpoints.newestForResume(&progressReporter) {
                 progress = try restore(latest.checkpoint, path: latest.path)
-            } else {
-                progressReporter.log("no checkpoint to resume from in \(checkpoints.path); starting fresh")
             }
         case .path(let path):
             progress = try restore(try Checkpoint.read(from: path), path: path)

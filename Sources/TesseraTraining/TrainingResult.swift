@@ -1,3 +1,5 @@
+import TesseraCheckpoint
+
 // What every trainer takes and returns, whatever the family.
 
 /// Where a run starts from.
@@ -33,4 +35,16 @@ public enum RandomStreams {
     public static let initialization: UInt64 = 2
     public static let shuffling: UInt64 = 3
     public static let dropout: UInt64 = 4
+}
+
+extension CheckpointDirectory {
+    /// What `--resume auto` continues from: the newest checkpoint here that verifies. Every family
+    /// says the same things on the way: which newer files it skipped and why, and — when there is
+    /// none — that the run starts fresh (a typo in `--run-dir` would otherwise go unnoticed).
+    func newestForResume(_ reporter: inout ProgressReporter) throws -> ResumePoint? {
+        let search = try latestValid()
+        for skipped in search.skipped { reporter.log("skipped \(skipped.fileName): \(skipped.reason)") }
+        if search.latest == nil { reporter.log("no checkpoint to resume from in \(path); starting fresh") }
+        return search.latest
+    }
 }

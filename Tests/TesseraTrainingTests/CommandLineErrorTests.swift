@@ -1,4 +1,5 @@
 import Foundation
+import TesseraCheckpoint
 import Testing
 
 /// Bad input stops `tessera` with a message naming the file, key or value, and a non-zero exit.
@@ -48,6 +49,44 @@ import Testing
         let result = try CommandLineTool.run(["inspect", url.path])
         #expect(result.status != 0)
         #expect(result.errorOutput.contains("broken.tsr"))
+    }
+
+    /// `--resume auto` in a run directory without checkpoints (a typo in `--run-dir`, a first run)
+    /// says in one line that it starts fresh, in the classification, step and RL trainers alike.
+    @Test(arguments: [
+        ["configs/mlp-digits.yaml", "--set", "training.epochs=1", "--set", "schedule.warmupSteps=5"],
+        ["configs/graph-karate.yaml", "--set", "training.steps=3"],
+        ["configs/rl-ppo-cartpole.yaml", "--set", "algorithm.totalSteps=2048"],
+    ])
+    func resumeAutoWithoutCheckpointsSaysItStartsFresh(_ arguments: [String]) throws {
+        let directory = CommandLineTool.temporaryDirectory("fresh")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try CommandLineTool.run(["train"] + arguments + ["--run-dir", directory.path, "--resume", "auto"])
+        #expect(result.status == 0, "\(result.errorOutput)")
+        let lines = result.output.split(separator: "\n").filter { $0.contains("no checkpoint to resume from") }
+        #expect(lines.count == 1 && lines[0].contains("starting fresh"), "\(result.output)")
+    }
+
+    /// A flipped byte inside a payload passes the header-only inspection, which says it did not
+    /// look; `--verify` decompresses every entry and names the bad one.
+    @Test func inspectVerifyNamesTheEntryWhosePayloadIsDamaged() throws {
+        let directory = CommandLineTool.temporaryDirectory("flipped")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("flipped.tsr")
+        let values = (0..<1000).map { Float(sin(Double($0) * 0.7)) }
+        let entries = [CheckpointEntry(name: "first", dtype: .float32, shape: [4], bytes: [Float](repeating: 1, count: 4).withUnsafeBytes { Array($0) }),
+                       CheckpointEntry(name: "last.weight", dtype: .float32, shape: [1000], bytes: values.withUnsafeBytes { Array($0) })]
+        try Checkpoint(metadata: [:], entries: entries).write(to: url.path)
+        var bytes = [UInt8](try Data(contentsOf: url))
+        bytes[bytes.count - 24 - 40] ^= 0x10          // inside the last payload, before the 24-byte trailer
+        try Data(bytes).write(to: url)
+
+        let plain = try CommandLineTool.run(["inspect", url.path])
+        #expect(plain.status == 0, "\(plain.errorOutput)")
+        #expect(plain.output.contains("payloads not verified"))
+        let verified = try CommandLineTool.run(["inspect", url.path, "--verify"])
+        #expect(verified.status != 0)
+        #expect(verified.errorOutput.contains("flipped.tsr") && verified.errorOutput.contains("last.weight"), "\(verified.errorOutput)")
     }
 }
 

@@ -226,15 +226,9 @@ public final class ClassificationTrainer {
         case .none:
             break
         case .automatic:
-            let search = try checkpoints.latestValid()
-            for skipped in search.skipped {
-                progressReporter.log("skipped \(skipped.fileName): \(skipped.reason)")
-            }
-            if let latest = search.latest {
+            if let latest = try checkpoints.newestForResume(&progressReporter) {
                 progress = try TrainingCheckpoint.restore(latest.checkpoint, path: latest.path, model: model, optimizer: optimizer)
                 progressReporter.log("resuming from \(latest.path) at step \(progress.step)")
-            } else {
-                progressReporter.log("no checkpoint to resume from in \(checkpoints.path); starting fresh")
             }
         case .path(let path):
             let checkpoint = try Checkpoint.read(from: path)

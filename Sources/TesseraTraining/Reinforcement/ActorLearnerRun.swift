@@ -310,7 +310,7 @@ final class RankZeroRecorder {
         switch resume {
         case .none: break
         case .automatic:
-            if let latest = try checkpoints.latestValid().latest { try restore(latest.checkpoint, path: latest.path) }
+            if let latest = try checkpoints.newestForResume(&reporter) { try restore(latest.checkpoint, path: latest.path) }
         case .path(let path): try restore(try Checkpoint.read(from: path), path: path)
         }
         wallBefore = progress.wallSeconds

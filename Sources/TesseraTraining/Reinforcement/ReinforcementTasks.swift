@@ -215,7 +215,7 @@ struct ReinforcementRun {
         switch resume {
         case .none: break
         case .automatic:
-            if let latest = try checkpoints.latestValid().latest { progress = try restore(latest.checkpoint, path: latest.path) }
+            if let latest = try checkpoints.newestForResume(&reporter) { progress = try restore(latest.checkpoint, path: latest.path) }
         case .path(let path): progress = try restore(try Checkpoint.read(from: path), path: path)
         }
         try run.rewriteMetrics(progress.metrics)
