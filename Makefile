@@ -22,9 +22,10 @@ train: deps
 	swift build -c release
 	.build/release/tessera train $(RECIPE) --np $(NP)
 
-# The test suite (what CI runs).
+# The test suite (what CI runs), then the example package that uses Tessera as a library.
 test: deps
 	swift test
+	swift test --package-path Tests/ExamplePackage --scratch-path .build-example
 
 # Release-mode benchmarks (see BENCHMARKS.md).
 bench: deps

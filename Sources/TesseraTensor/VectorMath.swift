@@ -45,7 +45,7 @@ func exponential(_ x: Float8) -> Float8 {
     p = p * r + 5.0000001201e-1
     let expR = p * (r * r) + r + 1
     // 2ⁿ for n in [−150, 128] as two normal powers 2^(n/2) · 2^(n − n/2), built in the exponent bits.
-    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(roundingShift, to: Int32.self)
+    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- Int32(bitPattern: roundingShift.bitPattern)
     let half = integer &>> 1
     let scaleA = unsafeBitCast((half &+ 127) &<< 23, to: Float8.self)
     let scaleB = unsafeBitCast((integer &- half &+ 127) &<< 23, to: Float8.self)
