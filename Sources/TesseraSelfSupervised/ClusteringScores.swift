@@ -10,9 +10,9 @@ import TesseraTensor
 /// let ari = try ClusteringScores.adjustedRandIndex(classes, clustering.assignments)
 /// ```
 public enum ClusteringScores {
-    /// `I(U; V) / ((H(U) + H(V)) / 2)` in nats — the arithmetic normalisation of Strehl & Ghosh
-    /// 2002 ("Cluster Ensembles", §2.1 uses the geometric mean) as in Vinh, Epps & Bailey 2010,
-    /// and scikit-learn's `normalized_mutual_info_score` default. Two single-cluster labellings
+    /// `I(U; V) / ((H(U) + H(V)) / 2)` in nats — mutual information normalised by the arithmetic
+    /// mean of the entropies (Strehl & Ghosh 2002, "Cluster Ensembles", used the geometric mean;
+    /// Vinh, Epps & Bailey 2010 compare the variants), scikit-learn's `normalized_mutual_info_score` default. Two single-cluster labellings
     /// score 1; otherwise zero mutual information scores 0.
     public static func normalizedMutualInformation(_ first: Tensor, _ second: Tensor) throws -> Double {
         let table = try Contingency(first, second)

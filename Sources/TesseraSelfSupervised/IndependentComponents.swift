@@ -8,8 +8,8 @@ import TesseraTensor
 /// 1. Centre the data and whiten it: with the covariance's eigendecomposition `C = E Λ Eᵀ`, keep
 ///    the `n` largest eigenpairs and map `x ↦ Λ^{-1/2} Eᵀ (x − mean)` (unit covariance).
 /// 2. Estimate all `n` rows of the unmixing matrix `W` at once with the fixed-point update
-///    `W ← E[g(W z) zᵀ] − diag(E[g′(W z)]) W` (eq. 20 of the paper, in the form of Hyvärinen &
-///    Oja 2000, §6) for the log-cosh contrast `G(u) = log cosh u`, so `g = tanh` and
+///    `W ← E[g(W z) zᵀ] − diag(E[g′(W z)]) W` (as written in Hyvärinen & Oja 2000,
+///    "Independent Component Analysis: Algorithms and Applications") for the log-cosh contrast `G(u) = log cosh u`, so `g = tanh` and
 ///    `g′ = 1 − tanh²`, followed by symmetric decorrelation `W ← (W Wᵀ)^{-1/2} W` so no two
 ///    rows converge to the same component.
 /// 3. Stop when every row's direction changes by less than `tolerance`:

@@ -2,8 +2,7 @@ import Foundation
 import TesseraTensor
 
 /// k-means clustering of features `[N, d]`: k-means++ seeding (Arthur & Vassilvitskii 2007,
-/// "k-means++: The Advantages of Careful Seeding", with the greedy variant of their §5 that
-/// scikit-learn uses: each new centre is the best of `2 + ⌊ln k⌋` candidates drawn with
+/// "k-means++: The Advantages of Careful Seeding", in the greedy form scikit-learn uses: each new centre is the best of `2 + ⌊ln k⌋` candidates drawn with
 /// probability ∝ D²), then Lloyd's iterations (Lloyd 1982) until no point changes cluster or the
 /// centres move less than `tolerance` × the mean per-feature variance (scikit-learn's rule).
 /// Several seeded restarts keep the lowest inertia (sum of squared distances to the centres).

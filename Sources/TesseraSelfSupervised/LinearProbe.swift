@@ -3,7 +3,7 @@ import TesseraTensor
 
 /// The linear probe: multinomial logistic regression on frozen features `[N, d]`, the standard
 /// measure of a self-supervised representation (Zhang, Isola & Efros 2016, "Colorful Image
-/// Colorization", §3.2; the linear evaluation protocol of SimCLR, Chen et al. 2020, §4).
+/// Colorization"; the linear evaluation protocol of SimCLR, Chen et al. 2020).
 /// "Logistic regression on raw pixels" is this probe on the flattened images.
 ///
 /// The features are standardised with the training set's mean and (population) standard

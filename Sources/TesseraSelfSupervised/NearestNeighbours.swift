@@ -7,8 +7,8 @@ import TesseraTensor
 /// Two votes: `.uniform`, one vote per neighbour (scikit-learn's `KNeighborsClassifier` with
 /// `metric="cosine"`), and `.similarityWeighted(temperature:)`, where neighbour `i` votes with
 /// weight `exp(sᵢ / τ)` — the non-parametric classifier of Wu et al. 2018 ("Unsupervised Feature
-/// Learning via Non-Parametric Instance Discrimination", eq. 9) that DINO (Caron et al. 2021,
-/// §4.1) uses with k = 20 and τ = 0.07. A tied vote goes to the smallest label, as in
+/// Learning via Non-Parametric Instance Discrimination") that DINO (Caron et al. 2021) evaluates
+/// with k = 20 and τ = 0.07. A tied vote goes to the smallest label, as in
 /// scikit-learn.
 ///
 /// ```swift
@@ -93,7 +93,7 @@ public enum SemanticSearch {
     }
 
     /// Recall@k as in image retrieval (Song et al. 2016, "Deep Metric Learning via Lifted
-    /// Structured Feature Embedding", §5): the fraction of queries with at least one gallery item
+    /// Structured Feature Embedding"): the fraction of queries with at least one gallery item
     /// of the same label among their k nearest.
     public static func recall(at k: Int, queries: Tensor, queryLabels: Tensor, gallery: Tensor, galleryLabels: Tensor) throws -> Double {
         let neighbours = try nearestNeighbours(of: queries, in: gallery, count: k)
