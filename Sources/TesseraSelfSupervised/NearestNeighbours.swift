@@ -54,12 +54,16 @@ public struct NearestNeighbourClassifier {
         var predictions: [Float] = []
         for query in 0..<queries.rowCount {
             let row = similarities[(query * gallery.rowCount)..<((query + 1) * gallery.rowCount)]
+            let neighbours = largestIndices(row, count: neighbourCount)
+            // Weights relative to the nearest neighbour's, exp((s − s_max)/τ): the same vote
+            // without overflow at small temperatures.
+            let nearest = Double(row[row.startIndex + neighbours[0]])
             var votes: [Int: Double] = [:]
-            for neighbour in largestIndices(row, count: neighbourCount) {
+            for neighbour in neighbours {
                 switch vote {
                 case .uniform: votes[galleryLabels[neighbour], default: 0] += 1
                 case .similarityWeighted(let temperature):
-                    votes[galleryLabels[neighbour], default: 0] += exp(Double(row[row.startIndex + neighbour]) / Double(temperature))
+                    votes[galleryLabels[neighbour], default: 0] += exp((Double(row[row.startIndex + neighbour]) - nearest) / Double(temperature))
                 }
             }
             let best = votes.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }!

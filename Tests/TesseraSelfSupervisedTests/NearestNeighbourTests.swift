@@ -25,6 +25,11 @@ struct NearestNeighbourTests {
         #expect(try uniform.predict(query).scalars == [0])
         #expect(try weighted.predict(query).scalars == [1])
         #expect(try hot.predict(query).scalars == [0])
+        // At τ = 1e-3, exp(s/τ) overflows a Double for every s > 0.71, which would tie both classes at
+        // infinity here (similarities 0.999 for class 1, 0.963 and 0.912 for class 0).
+        let close = Tensor([[1, 0], [0.9, 0.3], [0.9, -0.35]]), closeLabels = Tensor([1, 0, 0])
+        let cold = try NearestNeighbourClassifier(features: close, labels: closeLabels, neighbourCount: 3, vote: .similarityWeighted(temperature: 1e-3))
+        #expect(try cold.predict(query).scalars == [1])
     }
 
     /// Cosine ignores length: [10, 0] is nearest to [1, 0.1]. Recall@1 misses the query whose
