@@ -43,7 +43,8 @@ public final class StepTrainer {
     private let shard: BatchShard
     private var progressReporter: ProgressReporter
     private let checkpoints: CheckpointDirectory
-    /// The model's parameters by name, listed once (the optimizer's and the finiteness check's).
+    /// The trained parameters by name, listed once (the optimizer's, the gradient averaging's,
+    /// the clipping's and the finiteness check's).
     private let parameters: [(name: String, parameter: Tensor)]
 
     private var isLeader: Bool { shard.rank == 0 }
@@ -60,7 +61,7 @@ public final class StepTrainer {
         var initialization = RandomGenerator(seed: recipe.seed).derived(stream: RandomStreams.initialization)
         workload = try makeWorkload(&initialization)
         workload.model.seedGenerators(from: RandomGenerator(seed: recipe.seed).derived(stream: RandomStreams.dropout))
-        parameters = workload.model.namedParameters()
+        parameters = workload.trainableParameters
         optimizer = makeOptimizer(recipe.optimizer, parameters: parameters)
         schedule = makeSchedule(recipe.schedule, learningRate: recipe.optimizer.learningRate, totalSteps: recipe.training.steps)
         progressReporter = ProgressReporter(enabled: showProgress && shard.rank == 0)
@@ -75,7 +76,7 @@ public final class StepTrainer {
         if let collective {
             // Every rank starts from rank 0's parameters, buffers and optimizer slots.
             try collective.broadcastReplicaState(model: model, optimizer: optimizer)
-            try collective.prepareGradientAveraging(model.namedParameters())
+            try collective.prepareGradientAveraging(parameters)
         }
         if isLeader { try run.rewriteMetrics(progress.metrics) }
         let totalSteps = recipe.training.steps
@@ -174,9 +175,10 @@ public final class StepTrainer {
         if shard.worldSize > 1 { scaleGradients(by: Float(shard.worldSize)) }
         try stopIfGradientsAreNotFinite(step: step)
         if recipe.training.gradientClipNorm > 0 {
-            _ = clipGradientNorm(model.parameters(), maximumNorm: recipe.training.gradientClipNorm)
+            _ = clipGradientNorm(parameters.map(\.parameter), maximumNorm: recipe.training.gradientClipNorm)
         }
         optimizer.step()
+        try workload.afterUpdate(step: step, totalSteps: recipe.training.steps)
         return (Double(loss.item), examples)
     }
 

@@ -7,7 +7,11 @@ import TesseraTensor
 /// processes), and a held-out evaluation. One conformer per task of every step-trained family
 /// (transformers, graphs), each building its model from its recipe.
 protocol StepWorkload: AnyObject {
+    /// Everything the checkpoint holds of the task's networks (a teacher or target network too).
     var model: any Module { get }
+    /// The parameters the optimizer trains and the processes average gradients of: all of
+    /// ``model``'s by default; a self-supervised student without its EMA teacher.
+    var trainableParameters: [(name: String, parameter: Tensor)] { get }
     /// This shard's part of the mean loss of step `step`'s global batch, with its graph: the
     /// shard's summed loss divided by what the global batch's mean divides by (its examples, or
     /// its counted tokens when padding or masking leaves some out), so the parts of all shards add
@@ -30,9 +34,14 @@ protocol StepWorkload: AnyObject {
     /// Why the last training loss may not be finite, when the task knows (a solver that failed);
     /// the trainer adds it to the error that stops the run.
     var lastFailure: String? { get }
+    /// Runs after step `step`'s optimizer update on every rank (an EMA teacher's update, a centre
+    /// all-reduced over the processes); `totalSteps` for schedules.
+    func afterUpdate(step: Int, totalSteps: Int) throws
 }
 
 extension StepWorkload {
+    var trainableParameters: [(name: String, parameter: Tensor)] { model.namedParameters() }
+    func afterUpdate(step: Int, totalSteps: Int) throws {}
     var primaryMetricIsHigherBetter: Bool { true }
     var progressMetrics: [String] { [] }
     var metadata: [String: String] { [:] }
