@@ -1,0 +1,140 @@
+import TesseraNN
+import TesseraTensor
+
+/// Jigsaw puzzles (Noroozi & Favaro, "Unsupervised Learning of Visual Representations by
+/// Solving Jigsaw Puzzles", ECCV 2016): the image is cut into a `grid × grid` array of tiles,
+/// the tiles are shuffled by one permutation of a fixed set, and the network predicts which
+/// permutation it was. Putting the tiles back needs to know what parts objects have and where
+/// they go.
+///
+/// The set is chosen greedily for large Hamming distance (the paper's §3.2 and Algorithm 1): the
+/// more the permutations differ, the less a network can tell them apart by a single tile's
+/// position, and the paper's transfer accuracy rose with the distance. Algorithm 1 adds the
+/// candidate with the largest *summed* distance to the chosen set; here each step adds the
+/// candidate with the largest *minimum* distance (farthest-point selection), so the set's
+/// minimum distance, ``minimumHammingDistance``, is as large as the greedy order allows. The
+/// first permutation is the identity and ties go to the lexicographically first candidate, so
+/// the set is a fixed function of `(grid, permutationCount)`. For the 2 × 2 grid of 8×8 digits
+/// (24 candidates): 4 permutations have minimum distance 4 (every tile moves), 12 have 3 (the
+/// documented ``documentedMinimumDistances``).
+///
+/// ```swift
+/// let jigsaw = try JigsawPuzzle(imageHeight: 8, imageWidth: 8, grid: 2, permutationCount: 12)
+/// let task = jigsaw.batch(batch.inputs, indices: indices, epoch: epoch, seeds: SampleSeeds(seed: 3))
+/// let loss = JigsawPuzzle.loss(logits: model(task.inputs), labels: task.labels)
+/// ```
+public struct JigsawPuzzle {
+    /// Tiles per side.
+    public let grid: Int
+    public let imageHeight: Int
+    public let imageWidth: Int
+    /// The fixed set: `permutations[k][p]` is the input tile shown at position `p` under label k.
+    public let permutations: [[Int]]
+    /// The smallest Hamming distance between two permutations of the set.
+    public let minimumHammingDistance: Int
+
+    /// Measured minimum distances of the 2 × 2 sets, keyed by permutation count, for tests and
+    /// for choosing a count: up to 4 permutations are pairwise derangements.
+    public static let documentedMinimumDistances: [Int: Int] = [4: 4, 12: 3, 24: 2]
+
+    /// Throws unless the grid divides the image and `2 ≤ permutationCount ≤ (grid²)!`.
+    /// Enumerates all `(grid²)!` permutations, so grids above 3 are refused (16! candidates).
+    public init(imageHeight: Int, imageWidth: Int, grid: Int, permutationCount: Int) throws {
+        guard grid >= 2 && grid <= 3 else { throw SelfSupervisedError("jigsaw: grid must be 2 or 3, got \(grid)") }
+        guard imageHeight > 0 && imageWidth > 0 && imageHeight % grid == 0 && imageWidth % grid == 0 else {
+            throw SelfSupervisedError("jigsaw: grid \(grid) does not divide the \(imageHeight)×\(imageWidth) image")
+        }
+        let tiles = grid * grid
+        let candidates = Self.allPermutations(tiles)
+        guard permutationCount >= 2 && permutationCount <= candidates.count else {
+            throw SelfSupervisedError("jigsaw: permutationCount must be in 2...\(candidates.count) for a \(grid)×\(grid) grid, got \(permutationCount)")
+        }
+        self.grid = grid
+        self.imageHeight = imageHeight
+        self.imageWidth = imageWidth
+        (permutations, minimumHammingDistance) = Self.farthestPermutations(candidates, count: permutationCount)
+    }
+
+    /// Number of classes.
+    public var classCount: Int { permutations.count }
+
+    /// Every permutation of `0..<count` in lexicographic order (the identity first).
+    static func allPermutations(_ count: Int) -> [[Int]] {
+        if count == 0 { return [[]] }
+        let shorter = allPermutations(count - 1)
+        return (0..<count).flatMap { first in
+            shorter.map { rest in [first] + rest.map { $0 >= first ? $0 + 1 : $0 } }
+        }
+    }
+
+    /// Greedy farthest-point selection from the identity; returns the set and its minimum distance.
+    static func farthestPermutations(_ candidates: [[Int]], count: Int) -> ([[Int]], Int) {
+        func distance(_ a: [Int], _ b: [Int]) -> Int { zip(a, b).reduce(0) { $0 + ($1.0 == $1.1 ? 0 : 1) } }
+        var chosen = [candidates[0]]
+        // Each candidate's distance to the nearest chosen permutation.
+        var nearest = candidates.map { distance($0, candidates[0]) }
+        var minimum = Int.max
+        while chosen.count < count {
+            var best = 0
+            for index in candidates.indices where nearest[index] > nearest[best] { best = index }
+            minimum = Swift.min(minimum, nearest[best])
+            chosen.append(candidates[best])
+            for index in candidates.indices { nearest[index] = Swift.min(nearest[index], distance(candidates[index], candidates[best])) }
+        }
+        return (chosen, minimum)
+    }
+
+    /// `image` `[C, H, W]` with its tiles rearranged so that position `p` shows tile `order[p]`.
+    func arrange(_ image: Tensor, _ order: [Int]) -> Tensor {
+        let channels = image.shape[0]
+        let tileHeight = imageHeight / grid, tileWidth = imageWidth / grid
+        let output = Tensor.zeros(image.shape)
+        for (position, tile) in order.enumerated() {
+            let targetTop = (position / grid) * tileHeight, targetLeft = (position % grid) * tileWidth
+            let sourceTop = (tile / grid) * tileHeight, sourceLeft = (tile % grid) * tileWidth
+            for channel in 0..<channels {
+                for row in 0..<tileHeight {
+                    let plane = channel * imageHeight * imageWidth
+                    (output.storage.pointer + plane + (targetTop + row) * imageWidth + targetLeft)
+                        .update(from: image.storage.pointer + plane + (sourceTop + row) * imageWidth + sourceLeft, count: tileWidth)
+                }
+            }
+        }
+        return output
+    }
+
+    /// One image `[C, H, W]` shuffled by permutation `label`.
+    public func shuffle(_ image: Tensor, label: Int) -> Tensor {
+        precondition(image.rank == 3 && image.shape[1] == imageHeight && image.shape[2] == imageWidth,
+                     "JigsawPuzzle: expected an image [C, \(imageHeight), \(imageWidth)], got \(image.shape)")
+        return arrange(image, permutations[label])
+    }
+
+    /// The image a shuffled one came from: tile `permutations[label][p]` goes back from position p.
+    public func restore(_ shuffled: Tensor, label: Int) -> Tensor {
+        var inverse = [Int](repeating: 0, count: grid * grid)
+        for (position, tile) in permutations[label].enumerated() { inverse[tile] = position }
+        return arrange(shuffled, inverse)
+    }
+
+    /// The pretext batch of `images` `[N, C, H, W]` (rows are the samples `indices`): each image
+    /// shuffled by a permutation drawn uniformly from the set with the stream of
+    /// `(epoch, indices[n], view 0)`; `labels` `[N]` are the permutation indices.
+    public func batch(_ images: Tensor, indices: [Int], epoch: Int, seeds: SampleSeeds) -> (inputs: Tensor, labels: Tensor) {
+        precondition(images.rank == 4 && indices.count == images.shape[0],
+                     "JigsawPuzzle: expected [N, C, H, W] images and N indices, got \(images.shape) and \(indices.count)")
+        var labels: [Float] = []
+        let inputs = Tensor.stack((0..<images.shape[0]).map { position in
+            var generator = seeds.generator(epoch: epoch, sample: indices[position], view: 0)
+            let label = generator.nextInt(below: classCount)
+            labels.append(Float(label))
+            return shuffle(images.select(alongAxis: 0, index: position), label: label)
+        })
+        return (inputs, Tensor(labels))
+    }
+
+    /// Cross entropy of the permutation logits `[N, permutationCount]` against the labels `[N]`.
+    public static func loss(logits: Tensor, labels: Tensor) -> Tensor {
+        crossEntropy(logits: logits, targets: labels)
+    }
+}

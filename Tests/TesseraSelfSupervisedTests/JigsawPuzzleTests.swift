@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+import TesseraData
+import TesseraSelfSupervised
+import TesseraTensor
+
+/// Jigsaw puzzles (Noroozi & Favaro, 2016): the permutation set is distinct and far apart, and a label undoes its shuffle.
+struct JigsawPuzzleTests {
+    static func images(_ shape: [Int], seed: UInt64 = 1) -> Tensor {
+        var generator = RandomGenerator(seed: seed)
+        return Tensor.randomUniform(shape, generator: &generator)
+    }
+
+    @Test func jigsawPermutationsAreDistinctAndAtLeastTheDocumentedDistanceApart() throws {
+        for (count, documented) in JigsawPuzzle.documentedMinimumDistances {
+            let jigsaw = try JigsawPuzzle(imageHeight: 8, imageWidth: 8, grid: 2, permutationCount: count)
+            #expect(jigsaw.permutations.count == count)
+            #expect(Set(jigsaw.permutations).count == count)
+            #expect(jigsaw.permutations.allSatisfy { $0.sorted() == [0, 1, 2, 3] })
+            var minimum = Int.max
+            for a in 0..<count {
+                for b in (a + 1)..<count {
+                    minimum = min(minimum, zip(jigsaw.permutations[a], jigsaw.permutations[b]).filter { $0 != $1 }.count)
+                }
+            }
+            #expect(minimum >= documented, "\(count) permutations: minimum distance \(minimum)")
+            #expect(jigsaw.minimumHammingDistance == minimum)
+        }
+    }
+
+    @Test func unshufflingWithTheLabelRestoresTheImage() throws {
+        let jigsaw = try JigsawPuzzle(imageHeight: 8, imageWidth: 8, grid: 2, permutationCount: 12)
+        let images = Self.images([5, 2, 8, 8])
+        let task = jigsaw.batch(images, indices: [0, 1, 2, 3, 4], epoch: 0, seeds: SampleSeeds(seed: 4))
+        #expect(task.inputs.shape == images.shape)
+        #expect(Set(task.labels.scalars).count > 1)
+        for row in 0..<5 {
+            let label = Int(task.labels.scalars[row])
+            let shuffled = task.inputs.select(alongAxis: 0, index: row), original = images.select(alongAxis: 0, index: row)
+            #expect(jigsaw.restore(shuffled, label: label).scalars == original.scalars)
+            if label != 0 { #expect(shuffled.scalars != original.scalars) }
+        }
+        // Tile 3 (bottom right) shown at position 0 under a permutation starting with 3.
+        let label = jigsaw.permutations.firstIndex { $0[0] == 3 }!
+        let shuffled = jigsaw.shuffle(images.select(alongAxis: 0, index: 0), label: label)
+        #expect(shuffled[element: 1, 0, 0] == images[element: 0, 1, 4, 4])
+    }
+
+    @Test func jigsawRefusesAGridThatDoesNotDivideTheImage() {
+        #expect(throws: SelfSupervisedError.self) { try JigsawPuzzle(imageHeight: 8, imageWidth: 8, grid: 3, permutationCount: 10) }
+        #expect(throws: SelfSupervisedError.self) { try JigsawPuzzle(imageHeight: 8, imageWidth: 8, grid: 2, permutationCount: 25) }
+    }
+}
