@@ -12,18 +12,18 @@ struct JigsawPuzzleTests {
     }
 
     @Test func jigsawPermutationsAreDistinctAndAtLeastTheDocumentedDistanceApart() throws {
-        for (count, documented) in JigsawPuzzle.documentedMinimumDistances {
-            let jigsaw = try JigsawPuzzle(imageHeight: 8, imageWidth: 8, grid: 2, permutationCount: count)
+        for (grid, count, documented) in JigsawPuzzle.documentedMinimumDistances {
+            let jigsaw = try JigsawPuzzle(imageHeight: 6, imageWidth: 6, grid: grid, permutationCount: count)
             #expect(jigsaw.permutations.count == count)
             #expect(Set(jigsaw.permutations).count == count)
-            #expect(jigsaw.permutations.allSatisfy { $0.sorted() == [0, 1, 2, 3] })
+            #expect(jigsaw.permutations.allSatisfy { $0.sorted() == Array(0..<(grid * grid)) })
             var minimum = Int.max
             for a in 0..<count {
                 for b in (a + 1)..<count {
                     minimum = min(minimum, zip(jigsaw.permutations[a], jigsaw.permutations[b]).filter { $0 != $1 }.count)
                 }
             }
-            #expect(minimum >= documented, "\(count) permutations: minimum distance \(minimum)")
+            #expect(minimum >= documented, "\(count) permutations of \(grid)×\(grid): minimum distance \(minimum)")
             #expect(jigsaw.minimumHammingDistance == minimum)
         }
     }
@@ -40,6 +40,14 @@ struct JigsawPuzzleTests {
             #expect(jigsaw.restore(shuffled, label: label).scalars == original.scalars)
             if label != 0 { #expect(shuffled.scalars != original.scalars) }
         }
+        // On a 3 × 3 grid too: the second permutation moves every tile and is undone exactly.
+        let nine = try JigsawPuzzle(imageHeight: 9, imageWidth: 9, grid: 3, permutationCount: 2)
+        let image = Self.images([1, 9, 9], seed: 2)
+        let shuffledNine = nine.shuffle(image, label: 1)
+        #expect(nine.minimumHammingDistance == 9)
+        #expect(nine.restore(shuffledNine, label: 1).scalars == image.scalars)
+        let tileShown = nine.permutations[1][0]
+        #expect(shuffledNine[element: 0, 0, 0] == image[element: 0, (tileShown / 3) * 3, (tileShown % 3) * 3])
         // Tile 3 (bottom right) shown at position 0 under a permutation starting with 3.
         let label = jigsaw.permutations.firstIndex { $0[0] == 3 }!
         let shuffled = jigsaw.shuffle(images.select(alongAxis: 0, index: 0), label: label)
