@@ -24,7 +24,9 @@ import TesseraTensor
 
 // MARK: - Per-sample random streams
 
-/// Random streams keyed by `(epoch, sample, view)` under one seed.
+/// Random streams keyed by `(epoch, sample, view)` under one seed. The pretext tasks that draw
+/// per sample (``JigsawPuzzle``, ``MaskedImageModeling``) take one too; give each consumer its
+/// own seed, or the same key hands two of them the same numbers.
 public struct SampleSeeds: Codable, Equatable, Sendable {
     public let seed: UInt64
 

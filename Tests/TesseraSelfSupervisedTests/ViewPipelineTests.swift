@@ -37,6 +37,22 @@ struct ViewPipelineTests {
         #expect(again.first.scalars == whole.first.scalars && again.second.scalars == whole.second.scalars)
     }
 
+    /// Two processes each augmenting their shard (interleaved, as a sharded loader hands them
+    /// out) put together the views of one process augmenting the whole batch.
+    @Test func twoProcessShardsConcatenateToTheOneProcessViews() throws {
+        let pipeline = try MultiCropPipeline(global: Self.everything, local: .dinoLocal(size: 3), localCropCount: 2, seed: 5)
+        let data = Self.images(6)
+        let whole = try pipeline.crops(data, indices: Array(0..<6), epoch: 1)
+        let shards = try [[0, 2, 4], [1, 3, 5]].map { indices in
+            try pipeline.crops(data.indexSelect(alongAxis: 0, indices: Tensor(indices.map(Float.init))), indices: indices, epoch: 1)
+        }
+        for crop in 0..<4 {
+            for sample in 0..<6 {
+                #expect(rows(shards[sample % 2].all[crop], sample / 2) == rows(whole.all[crop], sample))
+            }
+        }
+    }
+
     @Test func viewsDifferAcrossViewsEpochsSamplesAndSeeds() throws {
         let pipeline = try TwoViewPipeline(Self.everything, seed: 11)
         let image = Self.images(1)
