@@ -159,6 +159,18 @@ public struct JigsawPuzzle {
         return (inputs, Tensor(labels))
     }
 
+    /// The tiles of images `[N, C, H, W]` in position order, `[N, grid², C, H/grid, W/grid]`: the
+    /// paper's context-free network embeds each tile with one shared trunk and classifies the
+    /// concatenated embeddings, so no layer sees across a tile border.
+    public func tiles(_ images: Tensor) -> Tensor {
+        precondition(images.rank == 4 && images.shape[2] == imageHeight && images.shape[3] == imageWidth,
+                     "JigsawPuzzle.tiles: expected [N, C, \(imageHeight), \(imageWidth)], got \(images.shape)")
+        let (count, channels) = (images.shape[0], images.shape[1])
+        return images.reshape([count, channels, grid, imageHeight / grid, grid, imageWidth / grid])
+            .permuted([0, 2, 4, 1, 3, 5])
+            .reshape([count, grid * grid, channels, imageHeight / grid, imageWidth / grid])
+    }
+
     /// Cross entropy of the permutation logits `[N, permutationCount]` against the labels `[N]`.
     public static func loss(logits: Tensor, labels: Tensor) -> Tensor {
         crossEntropy(logits: logits, targets: labels)

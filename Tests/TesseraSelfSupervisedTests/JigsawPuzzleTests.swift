@@ -54,6 +54,21 @@ struct JigsawPuzzleTests {
         #expect(shuffled[element: 1, 0, 0] == images[element: 0, 1, 4, 4])
     }
 
+    @Test func tilesComeInPositionOrderSoAShuffleReordersThem() throws {
+        let jigsaw = try JigsawPuzzle(imageHeight: 8, imageWidth: 8, grid: 2, permutationCount: 12)
+        let images = Self.images([2, 3, 8, 8], seed: 5)
+        let tiles = jigsaw.tiles(images)
+        #expect(tiles.shape == [2, 4, 3, 4, 4])
+        // Tile 1 is the top-right quarter.
+        #expect(tiles[element: 1, 1, 2, 0, 0] == images[element: 1, 2, 0, 4])
+        let label = 5
+        let shuffledTiles = jigsaw.tiles(jigsaw.shuffle(images.select(alongAxis: 0, index: 0), label: label).unsqueezed(axis: 0))
+        for (position, tile) in jigsaw.permutations[label].enumerated() {
+            #expect(shuffledTiles.select(alongAxis: 1, index: position).scalars
+                == tiles.select(alongAxis: 0, index: 0).select(alongAxis: 0, index: tile).scalars)
+        }
+    }
+
     @Test func jigsawRefusesAGridThatDoesNotDivideTheImage() {
         #expect(throws: SelfSupervisedError.self) { try JigsawPuzzle(imageHeight: 8, imageWidth: 8, grid: 3, permutationCount: 10) }
         #expect(throws: SelfSupervisedError.self) { try JigsawPuzzle(imageHeight: 8, imageWidth: 8, grid: 2, permutationCount: 25) }
