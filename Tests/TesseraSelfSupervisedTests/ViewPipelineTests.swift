@@ -53,6 +53,37 @@ struct ViewPipelineTests {
         }
     }
 
+    /// End to end with the loader: two ranks' shards of every batch of two epochs get the views
+    /// the one-process run gives the same samples, and a loader resumed mid-run continues them.
+    @Test func shardedAndResumedLoadersSeeTheOneProcessViews() throws {
+        let data = TensorDataset(inputs: Self.images(10), labels: Tensor.zeros([10]))
+        let pipeline = try TwoViewPipeline(Self.everything, seed: 3)
+        func viewsBySample(_ loader: inout DataLoader, batches: Int) throws -> [Int: [Float]] {
+            var seen: [Int: [Float]] = [:]
+            for _ in 0..<batches {
+                let (batch, indices, epoch) = loader.nextIndexedBatch()
+                let views = try pipeline.views(batch.inputs, indices: indices, epoch: epoch)
+                for (row, sample) in indices.enumerated() { seen[epoch * 100 + sample] = rows(views.first, row) + rows(views.second, row) }
+            }
+            return seen
+        }
+        var single = DataLoader(dataset: data, batchSize: 4, seed: 8)
+        let expected = try viewsBySample(&single, batches: 6)   // 3 batches per epoch (4, 4, 2), two epochs
+        #expect(expected.count == 20)
+        var merged: [Int: [Float]] = [:]
+        for rank in 0..<2 {
+            var shard = DataLoader(dataset: data, batchSize: 4, seed: 8, rank: rank, worldSize: 2)
+            merged.merge(try viewsBySample(&shard, batches: 6)) { first, _ in first }
+        }
+        #expect(merged == expected)
+        var interrupted = DataLoader(dataset: data, batchSize: 4, seed: 8)
+        _ = try viewsBySample(&interrupted, batches: 4)
+        var resumed = DataLoader(dataset: data, batchSize: 4, seed: 0)
+        try resumed.resume(from: interrupted.position)
+        let rest = try viewsBySample(&resumed, batches: 2)
+        #expect(rest.count == 6 && rest.allSatisfy { expected[$0.key] == $0.value })
+    }
+
     @Test func viewsDifferAcrossViewsEpochsSamplesAndSeeds() throws {
         let pipeline = try TwoViewPipeline(Self.everything, seed: 11)
         let image = Self.images(1)
