@@ -6,14 +6,14 @@ import TesseraTensor
 /// Scalable Vision Learners", CVPR 2022) and SimMIM (Xie et al., "SimMIM: a Simple Framework for
 /// Masked Image Modeling", CVPR 2022): a random fraction of the image's patches is hidden, the
 /// model predicts the pixels of every patch, and the loss — the mean squared error per pixel —
-/// counts the masked patches only. Both papers found that scoring the visible patches too
+/// counts the masked patches only. Both papers report that scoring the visible patches too
 /// lowers the transfer accuracy: the model spends capacity copying what it sees.
 ///
 /// Patches are the ViT's (`PatchEmbedding.patches`): row-major over the grid, each flattened as
 /// `channels · p · p`. Masking is ``PatchMasking`` (exactly `round(ratio × patches)` patches,
 /// uniformly without replacement, set to 0, which is SimMIM's input; MAE instead drops them
 /// from the encoder, which the mask allows). With `normalizeTargets` each target patch is
-/// standardised by its own mean and variance, MAE's variant that sharpened its features.
+/// standardised by its own mean and variance, the variant MAE found to raise its fine-tuning accuracy.
 ///
 /// ```swift
 /// let mim = try MaskedImageModeling(patchSize: 2, maskRatio: 0.5)
