@@ -47,6 +47,18 @@ struct MaskedImageModelingTests {
         #expect(leaf.grad!.scalars == [0, 0, 1, -2])
     }
 
+    @Test func normalizedTargetsHaveZeroMeanAndUnitVariancePerPatch() throws {
+        let mim = try MaskedImageModeling(patchSize: 2, maskRatio: 0.25, normalizeTargets: true)
+        let task = try mim.batch(Self.images([2, 1, 4, 4]), indices: [0, 1], epoch: 0, seeds: SampleSeeds(seed: 1))
+        for image in 0..<2 {
+            for patch in 0..<4 {
+                let values = task.targets.select(alongAxis: 0, index: image).select(alongAxis: 0, index: patch).scalars
+                let mean = values.reduce(0, +) / 4, variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 4
+                #expect(abs(mean) < 1e-5 && abs(variance - 1) < 1e-3, "patch \(patch): mean \(mean), variance \(variance)")
+            }
+        }
+    }
+
     @Test func maskedImageModelingRefusesAMaskRatioOutsideZeroToOne() {
         for ratio: Float in [1, 1.5, -0.1] {
             do {
