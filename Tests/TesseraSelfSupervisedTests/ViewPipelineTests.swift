@@ -106,7 +106,7 @@ struct ViewPipelineTests {
         #expect(views.second.shape == [3, 3, 4, 5])
     }
 
-    @Test func multiCropGivesTwoGlobalAndMLocalCropsAndTheGlobalOnesMatchPerSample() throws {
+    @Test func multiCropGivesTwoGlobalAndMLocalCropsEachItsOwnViewOfTheSample() throws {
         let pipeline = try MultiCropPipeline(global: .dinoGlobal(size: 8), local: .dinoLocal(size: 4), localCropCount: 5, seed: 9)
         let data = Self.images(4)
         let crops = try pipeline.crops(data, indices: [10, 11, 12, 13], epoch: 2)
