@@ -123,6 +123,20 @@ public struct DataLoader {
         return next()!
     }
 
+    /// Like ``nextBatch()``, with the epoch and the data-set indices of the batch's examples:
+    /// per-sample augmentation (TesseraSelfSupervised's view pipelines) keys each example's
+    /// random stream by them, so its views do not depend on the batch or the rank.
+    public mutating func nextIndexedBatch() -> (batch: Batch, indices: [Int], epoch: Int) {
+        precondition(batchesPerEpoch > 0, "Tessera DataLoader: \(dataset.count) examples make no batch of \(batchSize) with dropLast")
+        if position.batchIndexInEpoch >= batchesPerEpoch {
+            position.epoch += 1
+            position.batchIndexInEpoch = 0
+        }
+        let epoch = position.epoch
+        let indices = shardIndices(epoch: epoch, batch: position.batchIndexInEpoch)
+        return (nextBatch(), indices, epoch)
+    }
+
     // MARK: - Indices (pure functions of the settings)
 
     /// The order in which epoch `epoch` visits the examples, the same on every rank.
