@@ -50,3 +50,27 @@ public enum CollapseMonitor {
         }
     }
 }
+
+/// The collapse monitors of one batch of embeddings, as a method's step returns them for logging.
+public struct CollapseStatistics: Sendable {
+    /// ``CollapseMonitor/standardDeviations(of:)``: one per dimension of the l2-normalised embeddings.
+    public let standardDeviations: [Float]
+    /// ``CollapseMonitor/effectiveRank(of:)`` of the embeddings.
+    public let effectiveRank: Double
+    /// DINO only: the mean entropy of the teacher's distributions (0 for one dimension, log K uniform).
+    public let teacherEntropy: Double?
+    /// DINO only: the mean KL divergence from the teacher's to the student's distributions.
+    public let teacherStudentDivergence: Double?
+
+    /// The mean of ``standardDeviations``: about 1/√d when healthy, 0 when collapsed to a point.
+    public var meanStandardDeviation: Double {
+        standardDeviations.isEmpty ? 0 : standardDeviations.reduce(0) { $0 + Double($1) } / Double(standardDeviations.count)
+    }
+
+    public init(embeddings: Tensor, teacherEntropy: Double? = nil, teacherStudentDivergence: Double? = nil) {
+        standardDeviations = CollapseMonitor.standardDeviations(of: embeddings)
+        effectiveRank = CollapseMonitor.effectiveRank(of: embeddings)
+        self.teacherEntropy = teacherEntropy
+        self.teacherStudentDivergence = teacherStudentDivergence
+    }
+}

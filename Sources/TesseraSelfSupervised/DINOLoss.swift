@@ -64,6 +64,14 @@ public struct DINOLoss {
         center = withoutGradients { centerMomentum * center + (1 - centerMomentum) * teacherSum.reshape([1, -1]) / Float(count) }
     }
 
+    /// Puts back a centre saved from ``center`` (resuming a run); throws for another shape.
+    public mutating func restoreCenter(_ saved: Tensor) throws {
+        guard saved.count == center.count else {
+            throw SelfSupervisedError("DINO centre: the saved centre has \(saved.count) values, the loss has \(center.count) output dimensions")
+        }
+        center = saved.copy().reshape([1, -1])
+    }
+
     /// The teacher temperature's warm-up: linear from `start` (0.04) to `end` over `warmupEpochs`,
     /// then `end`.
     public static func teacherTemperature(epoch: Int, warmupEpochs: Int, start: Float, end: Float) -> Float {
