@@ -45,7 +45,7 @@ let libraries: [Target] = [
         name: "TesseraTraining",
         dependencies: [
             "TesseraTensor", "TesseraNN", "TesseraData", "TesseraConfig", "TesseraCheckpoint", "TesseraDistributed",
-            "TesseraTransformers", "TesseraReinforcement", "TesseraGraph", "TesseraODE", "TesseraPicture", "TesseraExplain",
+            "TesseraTransformers", "TesseraReinforcement", "TesseraGraph", "TesseraODE", "TesseraPicture", "TesseraExplain", "TesseraSelfSupervised",
         ]),
 ]
 

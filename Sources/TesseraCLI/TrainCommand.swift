@@ -61,6 +61,12 @@ struct TrainCommand: ParsableCommand {
             try trainODE(recipeValue)
             return
         }
+        if SelfSupervisedTasks.handles(recipeValue) {
+            try trainStepFamily("self-supervised", name: try SelfSupervisedTasks.name(of: recipeValue), headline: { $0.metricsLine }) {
+                try SelfSupervisedTasks.train(recipe: recipeValue, runDirectory: $0, resume: $1, showProgress: !quiet)
+            }
+            return
+        }
         let task = recipeValue.root.mapping?["task"]?.string ?? "classification"
         if ReinforcementTasks.taskNames.contains(task) {
             try trainReinforcement(recipeValue, task: task)
@@ -161,7 +167,7 @@ struct LoadedRecipe {
     init(_ recipe: Recipe) throws {
         let task = recipe.root.mapping?["task"]?.string ?? "classification"
         guard task == "classification" else {
-            throw ValidationError("\(recipe.file): task '\(task)' is not one this version of tessera trains (known: classification, \((TransformerTasks.taskNames + [GraphTasks.taskName, ODETasks.taskName] + ReinforcementTasks.taskNames).joined(separator: ", ")))")
+            throw ValidationError("\(recipe.file): task '\(task)' is not one this version of tessera trains (known: classification, \((TransformerTasks.taskNames + [GraphTasks.taskName, ODETasks.taskName, SelfSupervisedTasks.taskName] + ReinforcementTasks.taskNames).joined(separator: ", ")))")
         }
         classification = try recipe.decode(ClassificationRecipe.self)
         yaml = try recipe.canonicalYAML()

@@ -172,6 +172,7 @@ public final class StepTrainer {
         // the global mean loss, is W times it (exactly, for W a power of two).
         loss.backward()
         try collective?.averageGradients()
+        try workload.collectiveFailure?.check()
         if shard.worldSize > 1 { scaleGradients(by: Float(shard.worldSize)) }
         try stopIfGradientsAreNotFinite(step: step)
         if recipe.training.gradientClipNorm > 0 {

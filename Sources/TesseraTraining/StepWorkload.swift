@@ -34,6 +34,9 @@ protocol StepWorkload: AnyObject {
     /// Why the last training loss may not be finite, when the task knows (a solver that failed);
     /// the trainer adds it to the error that stops the run.
     var lastFailure: String? { get }
+    /// Where collectives the task runs inside forward or backward (synchronised batch norm, gathered
+    /// rows) leave an error; the trainer throws it after the gradients are averaged.
+    var collectiveFailure: CollectiveFailure? { get }
     /// Runs after step `step`'s optimizer update on every rank (an EMA teacher's update, a centre
     /// all-reduced over the processes); `totalSteps` for schedules.
     func afterUpdate(step: Int, totalSteps: Int) throws
@@ -42,6 +45,7 @@ protocol StepWorkload: AnyObject {
 extension StepWorkload {
     var trainableParameters: [(name: String, parameter: Tensor)] { model.namedParameters() }
     func afterUpdate(step: Int, totalSteps: Int) throws {}
+    var collectiveFailure: CollectiveFailure? { nil }
     var primaryMetricIsHigherBetter: Bool { true }
     var progressMetrics: [String] { [] }
     var metadata: [String: String] { [:] }
