@@ -52,6 +52,9 @@ public final class BYOL: Module {
 
         /// Per-dimension deviation and effective rank of the online representations.
         public var monitors: CollapseStatistics { CollapseStatistics(embeddings: representations) }
+        /// The same of the projections, where the loss is taken: SimSiam (Chen & He 2021, Fig. 2)
+        /// watches this output, and a head can collapse while the encoder below it keeps its spread.
+        public var projectionMonitors: CollapseStatistics { CollapseStatistics(embeddings: projections) }
     }
 
     public let configuration: Configuration
