@@ -81,6 +81,8 @@ public final class DINO: Module {
         public let teacherProbabilities: [Tensor]
         /// τ_t at this step.
         public let teacherTemperature: Float
+        /// τ_s, for the student's distributions in ``monitors``.
+        public let studentTemperature: Float
         /// The student backbone's representations of the global crops, `[2N, representationSize]`.
         public let representations: Tensor
 
@@ -95,7 +97,7 @@ public final class DINO: Module {
         /// Deviation and effective rank of the representations; the teacher's entropy; and the KL
         /// divergence from the teacher's distribution of each global crop to the student's of the
         /// same crop (0 in both collapses, where student and teacher agree on everything).
-        public func monitors(studentTemperature: Float) -> CollapseStatistics {
+        public var monitors: CollapseStatistics {
             let teacher = Tensor.concatenate(teacherProbabilities, alongAxis: 0)
             let student = withoutGradients {
                 (Tensor.concatenate(Array(studentOutputs.prefix(teacherOutputs.count)), alongAxis: 0).detached() / studentTemperature)
@@ -183,7 +185,7 @@ public final class DINO: Module {
         let globalRows = rows.prefix(globalCrops.count).reduce(0, +)
         return Output(loss: loss, studentOutputs: studentOutputs, teacherOutputs: teacherOutputs,
                       teacherProbabilities: criterion.teacherProbabilities(teacherOutputs, temperature: temperature),
-                      teacherTemperature: temperature,
+                      teacherTemperature: temperature, studentTemperature: configuration.studentTemperature,
                       representations: withoutGradients { studentRepresentations.slice(alongAxis: 0, start: 0, end: globalRows).detached() })
     }
 

@@ -115,7 +115,7 @@ struct CollapseTests {
         let peaks = Tensor.concatenate(output.teacherProbabilities, alongAxis: 0).argmax(alongAxis: 1).scalars
         let counts = Dictionary(grouping: peaks, by: { $0 }).mapValues(\.count)
         _ = last
-        return DINORun(monitors: output.monitors(studentTemperature: 0.1),
+        return DINORun(monitors: output.monitors,
                        dominantShare: Double(counts.values.max() ?? 0) / Double(peaks.count), seconds: seconds)
     }
 

@@ -80,6 +80,11 @@ struct MethodMechanicsTests {
             if (oldTarget[name]! - online[name]!).abs().max().item > 1e-4 { moved += 1 }
         }
         #expect(moved > 0, "the check must see online and target differ")
+        // Batch-norm statistics are data statistics: the target takes the online network's.
+        let onlineBuffers = byol.onlineProjector.stateDictionary()
+        for (name, buffer) in byol.targetProjector.namedBuffers() {
+            expectClose(buffer, onlineBuffers[name]!, absolute: 0, relative: 0, "target buffer \(name)")
+        }
     }
 
     func smallDINO(centering: Bool = true, sharpening: Bool = true, seed: UInt64) throws -> (DINO, RandomGenerator) {
@@ -132,6 +137,26 @@ struct MethodMechanicsTests {
         let expected = different.reduce(0, +) / 10
         #expect(abs(output.loss.item - expected) <= 1e-5 * abs(expected))
         #expect(abs(output.loss.item - all.reduce(0, +) / 12) > 1e-3, "same-crop pairs would change the loss")
+    }
+
+    /// What a checkpoint holds — `stateDictionary()` (student and teacher), the centre and the
+    /// step — is enough: a DINO rebuilt from them takes the next step exactly as the original.
+    @Test func dinoResumesFromItsStateAndCentre() throws {
+        var (dino, generator) = try smallDINO(seed: 8)
+        let optimizer = SGD(parameters: dino.studentParameters(), learningRate: 0.1)
+        let images = Tensor.randomUniform([5, 64], generator: &generator)
+        let batches = (0..<4).map { _ in (0..<2).map { _ in DigitView()(images, generator: &generator) } }
+        for step in 0..<3 { try dino.step(globalCrops: batches[step], optimizer: optimizer, step: step, totalSteps: 10) }
+        let (resumed, _) = try smallDINO(seed: 99)
+        try resumed.loadStateDictionary(dino.stateDictionary().mapValues { $0.copy() })
+        try resumed.restoreCenter(dino.center)
+        let resumedOptimizer = SGD(parameters: resumed.studentParameters(), learningRate: 0.1)
+        let original = try dino.step(globalCrops: batches[3], optimizer: optimizer, step: 3, totalSteps: 10)
+        let again = try resumed.step(globalCrops: batches[3], optimizer: resumedOptimizer, step: 3, totalSteps: 10)
+        #expect(original.loss.item == again.loss.item)
+        let after = resumed.stateDictionary()
+        for (name, tensor) in dino.stateDictionary() { expectClose(after[name]!, tensor, absolute: 0, relative: 0, name) }
+        expectClose(resumed.center, dino.center, absolute: 0, relative: 0, "centre")
     }
 
     @Test func dinoCenterUpdateAndSchedules() throws {
