@@ -71,8 +71,12 @@ public final class BYOL: Module {
     ///   - makeEncoder: builds the encoder; called twice, for the online network and for the
     ///     target, which then takes a copy of the online weights (the paper starts ξ = θ). A
     ///     factory, not an instance, because a `Layer` cannot be deep-copied in general.
-    /// - Throws: when the two encoders the factory builds do not have the same parameters.
+    /// - Throws: for a `baseTargetDecay` outside [0, 1], or when the two encoders the factory
+    ///   builds do not have the same parameters.
     public init(makeEncoder: () -> any Layer, configuration: Configuration, generator: inout RandomGenerator) throws {
+        guard (0...1).contains(configuration.baseTargetDecay) else {
+            throw SelfSupervisedError("BYOL: baseTargetDecay must be in [0, 1], got \(configuration.baseTargetDecay)")
+        }
         self.configuration = configuration
         onlineEncoder = makeEncoder()
         onlineProjector = ProjectionHead(inputSize: configuration.representationSize, hiddenSize: configuration.hiddenSize,

@@ -124,11 +124,14 @@ public final class DINO: Module {
     /// - Parameters:
     ///   - makeBackbone: builds the backbone; called twice, for the student and for the teacher,
     ///     which then takes a copy of the student's weights (a `Layer` cannot be deep-copied in general).
-    /// - Throws: for a non-positive temperature, a centre momentum outside [0, 1), or backbones
-    ///   that do not match.
+    /// - Throws: for a non-positive temperature, a centre momentum outside [0, 1), a teacher
+    ///   momentum outside [0, 1], or backbones that do not match.
     public init(makeBackbone: () -> any Layer, configuration: Configuration, generator: inout RandomGenerator) throws {
         guard configuration.teacherTemperature > 0, configuration.warmupTeacherTemperature > 0 else {
             throw SelfSupervisedError("DINO: teacherTemperature and warmupTeacherTemperature must be positive, got \(configuration.teacherTemperature) and \(configuration.warmupTeacherTemperature)")
+        }
+        guard (0...1).contains(configuration.baseTeacherMomentum) else {
+            throw SelfSupervisedError("DINO: baseTeacherMomentum must be in [0, 1], got \(configuration.baseTeacherMomentum)")
         }
         self.configuration = configuration
         criterion = try DINOLoss(outputDimensions: configuration.outputDimensions,

@@ -54,6 +54,16 @@ struct MethodMechanicsTests {
         let targetParameters = byol.targetEncoder.parameters() + byol.targetProjector.parameters()
         #expect(targetParameters.allSatisfy { $0.grad == nil && !$0.requiresGrad })
         #expect(byol.onlineParameters().allSatisfy { $0.parameter.grad != nil }, "online encoder, projector and predictor all learn")
+        #expect(throws: SelfSupervisedError.self) {
+            try BYOL(makeEncoder: { digitEncoder(generator: &encoderGenerator) },
+                     configuration: .init(representationSize: 32, baseTargetDecay: 1.5), generator: &generator)
+        }
+        // A factory that builds a different encoder the second time cannot give a copy.
+        var calls = 0
+        #expect(throws: SelfSupervisedError.self) {
+            try BYOL(makeEncoder: { calls += 1; return digitEncoder(outputSize: calls == 1 ? 32 : 31, generator: &encoderGenerator) },
+                     configuration: .init(representationSize: 32, hiddenSize: 8, projectionSize: 4), generator: &generator)
+        }
     }
 
     @Test func byolTargetUpdateIsTheMovingAverage() throws {
@@ -179,6 +189,14 @@ struct MethodMechanicsTests {
         #expect(dino.teacherTemperature(step: 10) == 0.07)
         let (flat, _) = try smallDINO(sharpening: false, seed: 7)
         #expect(flat.teacherTemperature(step: 0) == 0.1 && flat.teacherTemperature(step: 50) == 0.1)
+        for bad in [DINO.Configuration(representationSize: 32, outputDimensions: 8, teacherTemperature: 0),
+                    DINO.Configuration(representationSize: 32, outputDimensions: 8, studentTemperature: -1),
+                    DINO.Configuration(representationSize: 32, outputDimensions: 8, centerMomentum: 1)] {
+            var backboneGenerator = RandomGenerator(seed: 60)
+            #expect(throws: SelfSupervisedError.self) {
+                try DINO(makeBackbone: { digitEncoder(generator: &backboneGenerator) }, configuration: bad, generator: &generator)
+            }
+        }
         // The teacher's momentum follows the cosine from 0.996 to 1.
         #expect(try dino.updateTeacher(step: 10, totalSteps: 10) == 1)
         #expect(abs(try dino.updateTeacher(step: 0, totalSteps: 10) - 0.996) < 1e-7)
