@@ -69,8 +69,10 @@ public final class BYOL: Module {
 
     /// - Parameters:
     ///   - makeEncoder: builds the encoder; called twice, for the online network and for the
-    ///     target, which then takes a copy of the online weights (the paper starts ξ = θ). A
-    ///     factory, not an instance, because a `Layer` cannot be deep-copied in general.
+    ///     target, which then takes a copy of the online weights. The notes say only that the
+    ///     teacher starts random; the copy is that random start, shared with the online network
+    ///     as DINO's Algorithm 1 does (`gt.params = gs.params`). A factory, not an instance,
+    ///     because a `Layer` cannot be deep-copied in general.
     /// - Throws: for a `baseTargetDecay` outside [0, 1], or when the two encoders the factory
     ///   builds do not have the same parameters.
     public init(makeEncoder: () -> any Layer, configuration: Configuration, generator: inout RandomGenerator) throws {
