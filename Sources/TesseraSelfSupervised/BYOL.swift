@@ -52,6 +52,9 @@ public final class BYOL: Module {
 
         /// Per-dimension deviation and effective rank of the online representations.
         public var monitors: CollapseStatistics { CollapseStatistics(embeddings: representations) }
+        /// The same of the projections, where the loss is taken: SimSiam (Chen & He 2021, Fig. 2)
+        /// watches this output, and a head can collapse while the encoder below it keeps its spread.
+        public var projectionMonitors: CollapseStatistics { CollapseStatistics(embeddings: projections) }
     }
 
     public let configuration: Configuration
@@ -66,10 +69,16 @@ public final class BYOL: Module {
 
     /// - Parameters:
     ///   - makeEncoder: builds the encoder; called twice, for the online network and for the
-    ///     target, which then takes a copy of the online weights (the paper starts ξ = θ). A
-    ///     factory, not an instance, because a `Layer` cannot be deep-copied in general.
-    /// - Throws: when the two encoders the factory builds do not have the same parameters.
+    ///     target, which then takes a copy of the online weights. The notes say only that the
+    ///     teacher starts random; the copy is that random start, shared with the online network
+    ///     as DINO's Algorithm 1 does (`gt.params = gs.params`). A factory, not an instance,
+    ///     because a `Layer` cannot be deep-copied in general.
+    /// - Throws: for a `baseTargetDecay` outside [0, 1], or when the two encoders the factory
+    ///   builds do not have the same parameters.
     public init(makeEncoder: () -> any Layer, configuration: Configuration, generator: inout RandomGenerator) throws {
+        guard (0...1).contains(configuration.baseTargetDecay) else {
+            throw SelfSupervisedError("BYOL: baseTargetDecay must be in [0, 1], got \(configuration.baseTargetDecay)")
+        }
         self.configuration = configuration
         onlineEncoder = makeEncoder()
         onlineProjector = ProjectionHead(inputSize: configuration.representationSize, hiddenSize: configuration.hiddenSize,

@@ -81,6 +81,8 @@ public final class DINO: Module {
         public let teacherProbabilities: [Tensor]
         /// τ_t at this step.
         public let teacherTemperature: Float
+        /// τ_s, for the student's distributions in ``monitors``.
+        public let studentTemperature: Float
         /// The student backbone's representations of the global crops, `[2N, representationSize]`.
         public let representations: Tensor
 
@@ -95,7 +97,7 @@ public final class DINO: Module {
         /// Deviation and effective rank of the representations; the teacher's entropy; and the KL
         /// divergence from the teacher's distribution of each global crop to the student's of the
         /// same crop (0 in both collapses, where student and teacher agree on everything).
-        public func monitors(studentTemperature: Float) -> CollapseStatistics {
+        public var monitors: CollapseStatistics {
             let teacher = Tensor.concatenate(teacherProbabilities, alongAxis: 0)
             let student = withoutGradients {
                 (Tensor.concatenate(Array(studentOutputs.prefix(teacherOutputs.count)), alongAxis: 0).detached() / studentTemperature)
@@ -122,11 +124,14 @@ public final class DINO: Module {
     /// - Parameters:
     ///   - makeBackbone: builds the backbone; called twice, for the student and for the teacher,
     ///     which then takes a copy of the student's weights (a `Layer` cannot be deep-copied in general).
-    /// - Throws: for a non-positive temperature, a centre momentum outside [0, 1), or backbones
-    ///   that do not match.
+    /// - Throws: for a non-positive temperature, a centre momentum outside [0, 1), a teacher
+    ///   momentum outside [0, 1], or backbones that do not match.
     public init(makeBackbone: () -> any Layer, configuration: Configuration, generator: inout RandomGenerator) throws {
         guard configuration.teacherTemperature > 0, configuration.warmupTeacherTemperature > 0 else {
             throw SelfSupervisedError("DINO: teacherTemperature and warmupTeacherTemperature must be positive, got \(configuration.teacherTemperature) and \(configuration.warmupTeacherTemperature)")
+        }
+        guard (0...1).contains(configuration.baseTeacherMomentum) else {
+            throw SelfSupervisedError("DINO: baseTeacherMomentum must be in [0, 1], got \(configuration.baseTeacherMomentum)")
         }
         self.configuration = configuration
         criterion = try DINOLoss(outputDimensions: configuration.outputDimensions,
@@ -183,7 +188,7 @@ public final class DINO: Module {
         let globalRows = rows.prefix(globalCrops.count).reduce(0, +)
         return Output(loss: loss, studentOutputs: studentOutputs, teacherOutputs: teacherOutputs,
                       teacherProbabilities: criterion.teacherProbabilities(teacherOutputs, temperature: temperature),
-                      teacherTemperature: temperature,
+                      teacherTemperature: temperature, studentTemperature: configuration.studentTemperature,
                       representations: withoutGradients { studentRepresentations.slice(alongAxis: 0, start: 0, end: globalRows).detached() })
     }
 

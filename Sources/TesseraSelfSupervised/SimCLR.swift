@@ -48,6 +48,9 @@ public final class SimCLR: Module {
 
         /// Per-dimension deviation and effective rank of the representations `h`.
         public var monitors: CollapseStatistics { CollapseStatistics(embeddings: representations) }
+        /// The same of the projections, where the loss is taken: SimSiam (Chen & He 2021, Fig. 2)
+        /// watches this output, and a head can collapse while the encoder below it keeps its spread.
+        public var projectionMonitors: CollapseStatistics { CollapseStatistics(embeddings: projections) }
     }
 
     public let configuration: Configuration
