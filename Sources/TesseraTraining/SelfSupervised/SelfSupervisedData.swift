@@ -3,7 +3,7 @@ import TesseraNN
 import TesseraSelfSupervised
 import TesseraTensor
 
-/// The digits as the self-supervised recipes see them, scaled to [0, 1]: the training images
+/// The digits as the self-supervised recipes see them (pixels in [0, 1]): the training images
 /// (pretrained on without their labels), the stratified `labelFraction` of them whose labels the
 /// downstream uses see, and the held-out test images.
 struct SelfSupervisedData {
@@ -13,9 +13,8 @@ struct SelfSupervisedData {
 
     init(_ section: SelfSupervisedDataSection, seed: UInt64) throws {
         let split = try Digits.split(layout: .image, testFraction: section.testFraction, seed: seed)
-        func scaled(_ set: TensorDataset) -> TensorDataset { TensorDataset(inputs: withoutGradients { set.inputs / 16 }, labels: set.labels) }
-        train = scaled(split.train)
-        test = scaled(split.test)
+        train = split.train
+        test = split.test
         labelled = section.labelFraction >= 1 ? train : train.split(testFraction: section.labelFraction, seed: seed &+ 1).test
     }
 

@@ -196,9 +196,9 @@ public struct SelfSupervisedDataSection: Decodable, RecipeValidatable {
 public struct ViewSection: Decodable, RecipeValidatable {
     /// Random resized crop: the share of the image a crop covers (global crops for DINO).
     public var scale: [Float]
-    /// DINO's local crops: their scale range and side in pixels.
+    /// DINO's local crops: the share of the image each covers. They are resampled to the encoders'
+    /// 8×8 input (the paper's smaller local resolution needs a ViT; the MLP and CNN take one size).
     public var localScale: [Float]
-    public var localSize: Int
     /// Rotation range (degrees, ±), brightness and contrast jitter, Gaussian noise and cutout side.
     public var rotationDegrees: Float
     public var brightness: Float
@@ -209,13 +209,12 @@ public struct ViewSection: Decodable, RecipeValidatable {
     public var flipProbability: Float
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case scale, localScale, localSize, rotationDegrees, brightness, contrast, noise, cutoutSize, flipProbability
+        case scale, localScale, rotationDegrees, brightness, contrast, noise, cutoutSize, flipProbability
     }
 
     public init() {
         scale = [0.5, 1]
         localScale = [0.2, 0.5]
-        localSize = 4
         rotationDegrees = 10
         brightness = 0.4
         contrast = 0.4
@@ -229,7 +228,6 @@ public struct ViewSection: Decodable, RecipeValidatable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         scale = try container.decodeIfPresent([Float].self, forKey: .scale) ?? scale
         localScale = try container.decodeIfPresent([Float].self, forKey: .localScale) ?? localScale
-        localSize = try container.decodeIfPresent(Int.self, forKey: .localSize) ?? localSize
         rotationDegrees = try container.decodeIfPresent(Float.self, forKey: .rotationDegrees) ?? rotationDegrees
         brightness = try container.decodeIfPresent(Float.self, forKey: .brightness) ?? brightness
         contrast = try container.decodeIfPresent(Float.self, forKey: .contrast) ?? contrast
@@ -243,7 +241,6 @@ public struct ViewSection: Decodable, RecipeValidatable {
             try check.that(range.count == 2 && range[0] > 0 && range[0] <= range[1] && range[1] <= 1, key,
                            "must be [low, high] with 0 < low ≤ high ≤ 1, found \(range)")
         }
-        try check.range("localSize", localSize, 1...8)
         try check.that(noise >= 0, "noise", "must not be negative, found \(noise)")
         try check.range("cutoutSize", cutoutSize, 0...8)
         try check.range("flipProbability", flipProbability, 0...1)

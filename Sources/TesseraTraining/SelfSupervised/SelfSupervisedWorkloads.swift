@@ -214,7 +214,7 @@ final class DINOWorkload: StepWorkload, RepresentationWorkload {
         setting = try RepresentationSetting(recipe, collective: collective)
         let (m, v) = (recipe.method, recipe.views)
         let global = viewSettings(v)
-        let local = viewSettings(v, size: v.localSize, scale: v.localScale)
+        let local = viewSettings(v, scale: v.localScale)
         try local.validate(imageHeight: 8, imageWidth: 8)
         crops = try MultiCropPipeline(global: global, local: local, localCropCount: m.localCrops, seed: recipe.seed)
         var backbones = generator

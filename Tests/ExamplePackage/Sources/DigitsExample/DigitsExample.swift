@@ -19,13 +19,13 @@ public enum DigitsExample {
         var losses: [Float] = []
         for _ in 0..<steps {
             optimizer.zeroGradients()
-            let loss = crossEntropy(logits: model(split.train.inputs / 16), targets: split.train.labels)
+            let loss = crossEntropy(logits: model(split.train.inputs), targets: split.train.labels)
             loss.backward()
             optimizer.step()
             losses.append(loss.item)
         }
         let accuracy = withoutGradients {
-            model(split.test.inputs / 16).argmax(alongAxis: 1).equal(split.test.labels).mean().item
+            model(split.test.inputs).argmax(alongAxis: 1).equal(split.test.labels).mean().item
         }
         return Outcome(firstLoss: losses.first ?? .nan, lastLoss: losses.last ?? .nan, testAccuracy: accuracy)
     }
