@@ -5,7 +5,7 @@ PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev pkg-config ip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RECIPE ?= configs/mlp-digits.yaml
 
-.PHONY: deps train test bench convergence
+.PHONY: deps train test bench convergence docs
 
 deps:
 	@missing=""; for package in $(PACKAGES); do \
@@ -36,3 +36,7 @@ bench: deps
 convergence: deps
 	swift build -c release
 	Tests/convergence.sh
+
+# The DocC documentation of every library product, failing on any DocC warning (see Tests/docs.sh).
+docs: deps
+	Tests/docs.sh

@@ -54,6 +54,8 @@ public final class GradientBucketer {
 
     /// - Parameters:
     ///   - parameters: named parameters (dotted paths); names must be unique.
+    ///   - communicator: the group to average over; every rank must build its bucketer with the
+    ///     same parameter names and `bucketBytes`, since the buckets' allreduces are matched by order.
     ///   - bucketBytes: target bucket size. 2 MiB: large enough that per-message latency is small
     ///     next to transfer time, small enough that the first bucket starts early (DDP uses
     ///     25 MB on GPUs; our models and CPUs are smaller). A larger parameter gets its own bucket.

@@ -21,7 +21,14 @@ public enum Attribution {
     /// `steps` points. Completeness: each row sums to `f_c(x) − f_c(x̄)` up to the rule's error, which
     /// falls as `1/steps²` where `f` is smooth along the path.
     ///
-    /// - Parameter baseline: `x̄`, shaped like `input` or like one row; zeros (a black image) by default.
+    /// - Parameters:
+    ///   - model: the network explained; run in evaluation mode, its parameters untouched.
+    ///   - input: the batch `x` to attribute, one example per row.
+    ///   - target: the output `f_c` each row explains: one class for every row, one per row, or a
+    ///     seed shaped like the output.
+    ///   - baseline: `x̄`, shaped like `input` or like one row; zeros (a black image) by default.
+    ///   - steps: midpoint-rule points on the path from `x̄` to `x`, at least 1; each costs one
+    ///     forward and backward pass, and the completeness error falls as `1/steps²`.
     public static func integratedGradients(of model: any Layer, at input: Tensor, target: ExplanationTarget,
                                            baseline: Tensor? = nil, steps: Int = 50) throws -> Tensor {
         guard steps > 0 else { throw ExplainError.invalidArgument("integrated gradients needs at least 1 step, got \(steps)") }

@@ -21,7 +21,7 @@ public func foldBatchNorm(_ norm: BatchNorm, into layer: any AffineLayer) -> (we
 /// An affine layer followed by a batch norm, folded into one: the original layer's map with the
 /// folded parameters. Made by the ``Explainer``; it never changes the model's own parameters.
 public final class FoldedAffineLayer: AffineLayer {
-    /// The layer whose map this is (a ``Linear`` or a convolution).
+    /// The layer whose map this is (a `Linear` or a convolution).
     public let original: any AffineLayer
     public let weight: Tensor
     public let bias: Tensor?

@@ -33,7 +33,7 @@ public struct ExplainableLayer {
 /// A model the ``Explainer`` can walk: its forward pass as an ordered list of layers, so relevance
 /// can be sent back through them one at a time.
 ///
-/// ``Sequential``, ``MLP``, ``Residual`` (of an explainable body) and ``PreActivationBlock`` (with an
+/// `Sequential`, `MLP`, `Residual` (of an explainable body) and `PreActivationBlock` (with an
 /// identity shortcut) conform here; the transformers (encoder layers and stacks, the ViT, the
 /// sequence classifier) in `TransformerLRP+Models.swift`. A model defined elsewhere conforms by listing what its
 /// `callAsFunction` does, in order — for a classifier whose forward pass is `pool(relu(conv(x)))`,

@@ -9,7 +9,7 @@ import TesseraTensor
 /// A walk's relevance is a nested LRP pass: start from the explained output, and at every layer t
 /// keep only the relevance carried by the messages from the walk's node `J_{t-1}` into its node
 /// `J_t`. Each layer is an aggregation with constant coefficients (GCN's normalised adjacency, GIN's
-/// `1 + ε` and edge counts) folded into the affine map after it (``WalkNetwork``), so one LRP rule
+/// `1 + ε` and edge counts) folded into the affine map after it (`WalkNetwork`), so one LRP rule
 /// — LRP-0, ε, γ or αβ, as in the paper — splits the relevance of a walk suffix `(J_t, …, J_T)` over
 /// every neighbour and feature of `J_t` at once; the share of neighbour J is the relevance of the
 /// suffix extended by J. Relevance passes through the activations.
@@ -25,7 +25,7 @@ import TesseraTensor
 /// relevance is gradient × input at `J_0` with every level's node states detached except at the
 /// walk's node: the walk's own term of the network's (locally multilinear) expansion.
 ///
-/// A graph classifier here pools every depth's node states (Xu et al.'s readout, ``GraphClassifier``):
+/// A graph classifier here pools every depth's node states (Xu et al.'s readout, `GraphClassifier`):
 /// the relevance the readout gives node K at depth t < T enters the walks that stay at K from depth t
 /// on — `(…, J_t = K, K, …, K)` — as if the skip to the readout were a self-loop, so the walks still
 /// sum to the output.

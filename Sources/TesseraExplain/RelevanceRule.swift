@@ -36,7 +36,7 @@ public protocol AffineLayer: Layer {
     var bias: Tensor? { get }
     /// Convolutions and dense layers take different rules in the composites.
     var isConvolution: Bool { get }
-    /// The layer's map with other parameters (`weight` shaped like ``weight``, `bias` like ``bias``).
+    /// The layer's map with other parameters (`weight` shaped like the layer's own `weight`, `bias` like its `bias`).
     func affine(_ input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor
     /// `Jᵀ seed` of the map with `weight` and no bias, for inputs of `inputShape`: the rules' step 3.
     /// The default takes it from autograd; layers with a direct adjoint (a matrix product, a

@@ -88,7 +88,7 @@ public final class MeanOverTokens: RelevancePropagating {
     public var relevanceRule: any RelevanceRule { NormRule() }
 }
 
-/// A ViT's image cut into flattened patches (``PatchEmbedding/patches(_:)``): a permutation of the
+/// A ViT's image cut into flattened patches (`PatchEmbedding.patches(_:)`): a permutation of the
 /// pixels, so each pixel takes back its element's relevance (``SelectionRule``).
 public final class CutIntoPatches: RelevancePropagating {
     public let embedding: PatchEmbedding

@@ -41,7 +41,7 @@ public enum TransformerLRP {
 /// LRP-ε through self-attention with the attention probabilities detached (Ali et al. 2022, Sect. 3):
 /// output projection, then the mixing `y_i = Σ_j p_ij v_j` of each head, then the value projection,
 /// each by LRP-ε. ε = 0 is LRP-0. The probabilities are recomputed from the step's input as the
-/// step computes them: self-attention without a mask (``MultiHeadAttention`` as a ``Layer``).
+/// step computes them: self-attention without a mask (`MultiHeadAttention` as a `Layer`).
 public struct AttentionRule: RelevanceRule {
     /// Added to each denominator with its sign; 0 gives LRP-0 (a zero denominator passes nothing).
     public var epsilon: Float
@@ -106,7 +106,7 @@ public struct LayerNormRule: RelevanceRule {
     }
 }
 
-/// The relevance of each token of a ``TokenEmbedding`` (the input layer of a sequence model): the
+/// The relevance of each token of a `TokenEmbedding` (the input layer of a sequence model): the
 /// sum of its embedding vector's relevances over the feature dimensions, as Ali et al. (2022) report
 /// token relevances. Conservative: nothing is lost between the embeddings and the tokens.
 public struct TokenEmbeddingRule: RelevanceRule {

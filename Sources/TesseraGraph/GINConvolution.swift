@@ -30,6 +30,8 @@ public final class GINConvolution: MessagePassing {
     /// - Parameters:
     ///   - network: maps the aggregated features to the output (an MLP, ideally injective).
     ///   - epsilon: the initial (or, unless `learnEpsilon`, fixed) ε.
+    ///   - learnEpsilon: make ε a trained parameter (GIN-ε) instead of a constant (GIN-0 when
+    ///     `epsilon` is 0, the paper's best variant on most benchmarks).
     public init(_ network: any Layer, epsilon: Float = 0, learnEpsilon: Bool = false) {
         self.network = network
         self.epsilon = learnEpsilon ? Tensor([epsilon]).requiringGradient() : nil

@@ -120,7 +120,7 @@ public struct Graph {
     /// Columns of the node features (0 without features).
     public var featureCount: Int { nodeFeatures?.shape[1] ?? 0 }
 
-    /// The sources as an index tensor for ``Tensor/indexSelect(alongAxis:indices:)``.
+    /// The sources as an index tensor for `Tensor.indexSelect(alongAxis:indices:)`.
     public var sourceIndex: Tensor { Tensor(sources.map(Float.init)) }
     /// The targets as an index tensor for the scatter ops.
     public var targetIndex: Tensor { Tensor(targets.map(Float.init)) }

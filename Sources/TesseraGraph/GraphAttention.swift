@@ -42,7 +42,7 @@ public final class GraphAttention: MessagePassing, ModeDependentModule, Randomiz
     /// Attend to oneself too: add a self-loop to every node without one.
     public let addSelfLoops: Bool
     public var mode: ModuleMode = .training
-    /// Draws the attention dropout masks (saved with the model, like ``Dropout``'s).
+    /// Draws the attention dropout masks (saved with the model, like `Dropout`'s).
     public var generator: RandomGenerator
     public let aggregation = Aggregation.sum
 
@@ -64,7 +64,16 @@ public final class GraphAttention: MessagePassing, ModeDependentModule, Randomiz
 
     /// Glorot-uniform `W`, `a_src` and `a_dst`, zero bias (PyTorch Geometric's `GATConv`).
     /// - Parameters:
-    ///   - outputSize: features per head.
+    ///   - inputSize: features per node coming in, the columns of the node-feature matrix.
+    ///   - outputSize: features per head, `C`.
+    ///   - heads: independent attention heads, at least 1 (the paper uses 8 in hidden layers).
+    ///   - concatenateHeads: `true` concatenates the heads (output `heads · outputSize`), `false`
+    ///     averages them (output `outputSize`, the paper's choice for the last layer).
+    ///   - negativeSlope: slope of the LeakyReLU on the edge scores for negative inputs.
+    ///   - attentionDropout: probability in [0, 1) of dropping each attention coefficient in
+    ///     training (the paper uses 0.6 on Cora).
+    ///   - addSelfLoops: add a self-loop to every node without one, so a node attends to itself.
+    ///   - bias: learn an additive bias, zero-initialised, after the heads are combined.
     ///   - generator: draws the initial weights and seeds the dropout stream.
     public init(_ inputSize: Int, _ outputSize: Int, heads: Int = 1, concatenateHeads: Bool = true, negativeSlope: Float = 0.2,
                 attentionDropout: Float = 0, addSelfLoops: Bool = true, bias: Bool = true, generator: inout RandomGenerator) {

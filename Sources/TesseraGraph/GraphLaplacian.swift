@@ -55,7 +55,7 @@ public enum GraphLaplacian {
 /// The eigendecomposition `L = U Λ Uᵀ` of a symmetric graph operator (by default the normalised
 /// Laplacian): the eigenvectors are the graph's Fourier modes, ordered by their eigenvalue, the
 /// "frequency" (a small eigenvalue varies slowly across edges). Computed once per graph with
-/// LAPACK's `ssyevd` (``BLAS/symmetricEigendecomposition(_:n:)``), `O(n³)`: for graphs of up to a
+/// LAPACK's `ssyevd` (`BLAS.symmetricEigendecomposition(_:n:)`), `O(n³)`: for graphs of up to a
 /// few thousand nodes.
 public struct GraphFourierBasis {
     /// `[nodeCount]`, ascending.

@@ -12,7 +12,7 @@ import TesseraTensor
 /// ```
 ///
 /// `decoupledWeightDecay: true` is AdamW (Loshchilov & Hutter, "Decoupled Weight Decay
-/// Regularization", ICLR 2019); ``AdamW`` builds it with PyTorch's default decay of 0.01.
+/// Regularization", ICLR 2019); ``AdamW(parameters:learningRate:beta1:beta2:epsilon:weightDecay:)`` builds it with PyTorch's default decay of 0.01.
 public final class Adam: Optimizer {
     public let parameters: [(name: String, parameter: Tensor)]
     public var learningRate: Float

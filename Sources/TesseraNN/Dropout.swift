@@ -4,7 +4,7 @@ import TesseraTensor
 /// Zeroes each element with probability `probability` during training and scales the rest by
 /// `1 / (1 - p)` (Srivastava et al., "Dropout", JMLR 2014); the identity in evaluation mode.
 ///
-/// The layer owns its ``RandomGenerator`` instead of taking one per call: a dropout layer then
+/// The layer owns its `RandomGenerator` instead of taking one per call: a dropout layer then
 /// fits in a ``Sequential`` like any other layer, and its stream is part of the model's state,
 /// saved and restored by ``Module/namedGenerators()`` so a resumed run draws the same masks.
 /// Seed a whole model from one generator with ``Module/seedGenerators(from:)``; by default each

@@ -66,6 +66,8 @@ public func huberLoss(_ predictions: Tensor, _ targets: Tensor, delta: Float = 1
 ///     the target distribution is `(1 − ε)·onehot + ε/classes`.
 ///   - ignoreIndex: samples whose target equals it contribute nothing, and the mean is over the
 ///     other samples (PyTorch's default is -100).
+///   - reduction: `.mean` averages over the samples that count, `.sum` adds them, `.none` keeps
+///     one loss per sample, of shape `targets.shape`.
 public func crossEntropy(logits: Tensor, targets: Tensor, labelSmoothing: Float = 0, ignoreIndex: Float? = nil,
                          reduction: Reduction = .mean) -> Tensor {
     if labelSmoothing == 0 && ignoreIndex == nil {
@@ -117,8 +119,12 @@ public func negativeLogLikelihood(logProbabilities: Tensor, targets: Tensor, lab
 /// Binary cross entropy of `sigmoid(logits)` against `targets` in [0, 1], in the stable form
 /// `(1 − y)·x + (1 + (w − 1)·y)·softplus(−x)`, which never takes the log of a rounded sigmoid.
 ///
-/// - Parameter positiveWeight: weight `w` of the positive term, broadcast along the last axis
-///   (one per class), to trade recall for precision on imbalanced labels.
+/// - Parameters:
+///   - logits: raw scores `x` before the sigmoid, any shape.
+///   - targets: probabilities `y` in [0, 1] of the same shape as `logits` (0/1 for hard labels).
+///   - positiveWeight: weight `w` of the positive term, broadcast along the last axis
+///     (one per class), to trade recall for precision on imbalanced labels.
+///   - reduction: `.mean` over every element, `.sum`, or `.none` for one loss per element.
 public func binaryCrossEntropyWithLogits(logits: Tensor, targets: Tensor, positiveWeight: Tensor? = nil,
                                          reduction: Reduction = .mean) -> Tensor {
     checkSameShape(logits, targets, "binaryCrossEntropyWithLogits")

@@ -16,6 +16,7 @@ public final class MLP: Layer {
 
     /// - Parameters:
     ///   - sizes: input size, hidden sizes…, output size (at least two entries).
+    ///   - activation: applied after every layer but the last.
     ///   - dropout: probability of dropping a hidden unit in training.
     ///   - generator: draws the initial weights (PyTorch's default initialisation).
     public init(sizes: [Int], activation: Activation = .relu, dropout: Float = 0, generator: inout RandomGenerator) {

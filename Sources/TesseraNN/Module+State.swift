@@ -45,8 +45,11 @@ extension Module {
 
     /// Copies values into the parameters and buffers of the same names, in place.
     ///
-    /// - Parameter strict: when `true` (the default), every key of the module must be in
-    ///   `dictionary` and nothing else may be. Shapes must match either way.
+    /// - Parameters:
+    ///   - dictionary: tensors by dotted name, as ``stateDictionary()`` returns them or a
+    ///     checkpoint stores them. The values are copied; the module keeps its own storage.
+    ///   - strict: when `true` (the default), every key of the module must be in
+    ///     `dictionary` and nothing else may be. Shapes must match either way.
     /// - Throws: ``StateDictionaryError`` naming every missing or unexpected key and every shape
     ///   mismatch; nothing is copied then.
     public func loadStateDictionary(_ dictionary: [String: Tensor], strict: Bool = true) throws {

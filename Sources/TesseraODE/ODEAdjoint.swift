@@ -4,7 +4,7 @@ import TesseraTensor
 /// Bettencourt & Duvenaud, "Neural Ordinary Differential Equations", NeurIPS 2018, §2 and
 /// Algorithm 1), so memory does not grow with the number of solver steps.
 ///
-/// The forward solve records nothing. Its output is one differentiable tensor (``Tensor/customOperation(_:output:inputs:backward:)``)
+/// The forward solve records nothing. Its output is one differentiable tensor (`Tensor.customOperation(_:output:inputs:backward:)`)
 /// whose backward rule solves the augmented system
 ///
 ///     d/dt [u, a, g] = [f(t, u), −aᵀ ∂f/∂u, −aᵀ ∂f/∂θ]
@@ -49,8 +49,13 @@ public final class ODEAdjointStatistics {
 /// Solves like ``odeint(_:initial:times:options:)`` and differentiates by the adjoint method.
 ///
 /// - Parameters:
+///   - function: the dynamics `f(t, u)`; evaluated without a graph in the forward solve and with
+///     one in the backward solve, for the vector–Jacobian products.
+///   - initial: `u(times[0])`, any shape; it receives a gradient if it requires one.
+///   - times: the times to report, strictly monotone (they may decrease); the first is the start.
 ///   - parameters: every tensor `function` reads that should receive gradients (a module's
 ///     `parameters()`); others get none.
+///   - options: the forward solve's method, tolerances and step limits.
 ///   - adjointOptions: the backward solve's options; `nil` uses `options`.
 ///
 /// ```swift

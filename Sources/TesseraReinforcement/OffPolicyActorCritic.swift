@@ -59,7 +59,15 @@ public struct OffPolicyActorCriticConfig: Sendable {
 /// - Parameters:
 ///   - logProbabilities: `[n]` `log π(a|s)` under the policy being learned (differentiable).
 ///   - behaviourLogProbabilities: `[n]` `log β(a|s)` recorded when acting.
-///   - values, nextValues: `[n]` `V(s)` (differentiable) and `V(s')` (no gradient flows into it).
+///   - values: `[n]` `V(s)`, differentiable: the critic's output the value loss trains.
+///   - nextValues: `[n]` `V(s')` of the following state; detached, no gradient flows into it.
+///   - rewards: `[n]` rewards `r` of the transitions.
+///   - terminated: `[n]` 1 where `s'` is terminal (its future is worth 0), else 0; a time-limit
+///     truncation is not terminal.
+///   - discount: γ in [0, 1].
+///   - ratioTruncation: `c`, the cap on the importance ratio `π/β`, positive; a lower cap bounds
+///     the variance of a step at the price of a bias toward β, `.infinity` is the paper's
+///     untruncated form.
 /// - Returns: the actor's loss `−mean(ρ̄·δ·log π(a|s))` and the critic's `mean(ρ̄·(V(s) − y)²)`,
 ///   with `y = r + γ·(1 − terminated)·V(s')`, `δ = y − V(s)` and `ρ̄ = min(π/β, c)` held fixed;
 ///   and the truncated ratios.

@@ -29,8 +29,14 @@ public final class ActorCritic: Module {
     public let actionSpace: Space
 
     /// - Parameters:
+    ///   - observationSpace: what the environment observes; its `dimension` is both networks'
+    ///     input size.
+    ///   - actionSpace: `.discrete(n)` gives a categorical policy over `n` logits, `.box` a
+    ///     Gaussian with one mean per dimension.
     ///   - hiddenSizes: widths of the hidden layers of both networks (tanh between them).
     ///   - initialLogStandardDeviation: the Gaussian's starting log σ.
+    ///   - generator: draws the orthogonal initial weights (gain 0.01 on the actor's last layer,
+    ///     so the first logits or means start near 0: a near-uniform first policy).
     public init(observationSpace: Space, actionSpace: Space, hiddenSizes: [Int] = [64, 64],
                 initialLogStandardDeviation: Float = 0, generator: inout RandomGenerator) {
         observationSize = observationSpace.dimension

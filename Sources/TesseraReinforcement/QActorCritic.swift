@@ -77,7 +77,13 @@ public final class QActorCriticNetwork: Module {
 /// - Parameters:
 ///   - logits: `[n, actions]` the actor's logits at `s`.
 ///   - actionValues: `[n, actions]` the critic's `Q_w(s, ·)`.
+///   - actions: `[n]` the indices of the actions taken, as whole-number floats.
+///   - rewards: `[n]` rewards `r` of the transitions.
 ///   - nextActionValues: `[n]` `Q_w(s', a')` with `a' ~ π(·|s')` (no gradient flows into it).
+///   - terminated: `[n]` 1 where `s'` is terminal (its future is worth 0), else 0.
+///   - discount: γ in [0, 1].
+///   - subtractBaseline: subtract `b(s) = Σ_a π(a|s)·Q_w(s, a)` from the actor's weight, which
+///     leaves the gradient unbiased and lowers its variance; `false` uses `Q_w(s, a)` alone.
 /// - Returns: the actor's loss `−mean((Q_w(s, a) − b(s))·log π(a|s))` (the critic's output held
 ///   fixed), the critic's loss `mean((Q_w(s, a) − y)²)` with the SARSA target
 ///   `y = r + γ·(1 − terminated)·Q_w(s', a')`, and the targets.

@@ -13,7 +13,7 @@ public struct Rollout {
     public var logProbabilities: [Float]
     /// `V_old(s)`, `[steps · copies]`.
     public var values: [Float]
-    /// Rewards, with `γ·V(s_final)` added where an episode was truncated (see ``collectRollout``).
+    /// Rewards, with `γ·V(s_final)` added where an episode was truncated (see ``collectRollout(_:network:steps:discount:generator:)``).
     public var rewards: [Float]
     /// 1 where the episode ended (terminated or truncated) after this step.
     public var dones: [Float]

@@ -9,7 +9,7 @@ public struct TabularConfig: Sendable {
     public var learningRate: Double?
     /// Discount γ.
     public var discount: Double
-    /// Exploration: the probability of a random action at episode `t` (see ``epsilonGreedy``).
+    /// Exploration: the probability of a random action at episode `t` (see ``epsilonGreedy(_:epsilon:generator:)``).
     public var epsilon: EpsilonSchedule
     /// Seeds the environment's first reset and the exploration stream.
     public var seed: UInt64

@@ -74,6 +74,8 @@ public struct VTraceOutput: Sendable {
 
 /// Computes V-trace targets and policy-gradient advantages (IMPALA, eq. 1 and §4.2).
 /// - Parameters:
+///   - input: one batch, step-major (`steps × copies`): both policies' log-probabilities, rewards,
+///     values and episode ends.
 ///   - discount: γ.
 ///   - importanceClip: ρ̄, the truncation of the importance weights in δ_t V and the advantage.
 ///   - traceClip: c̄, the truncation of the trace coefficients c_i.

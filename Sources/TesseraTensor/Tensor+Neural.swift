@@ -52,7 +52,7 @@ extension Tensor {
     /// a first-order backward `y · (g − Σ g·y)` in one pass, where the composed form takes five
     /// ops and their buffers each way: forward + backward of `[32, 4, 64, 64]` attention scores
     /// in 1.2 ms instead of 2.6 (`tessera-bench normalization`). With `createGraph` the backward
-    /// is built from ``composedSoftmax(alongAxis:)``, so it can be differentiated again. A row
+    /// is built from the composed form (`composedSoftmax`), so it can be differentiated again. A row
     /// holding a NaN is NaN, as in PyTorch.
     public func softmax(alongAxis axis: Int = -1) -> Tensor {
         let axis = normalizeAxis(axis, rank: rank, op: "softmax")

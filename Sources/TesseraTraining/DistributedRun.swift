@@ -8,7 +8,7 @@ import TesseraDistributed
 ///
 /// The coordinator (rank 0) reads and validates the recipe and sends its task and resolved text to
 /// every worker, so workers need no recipe file. Then every rank builds the same trainer for the
-/// task (``rankRun(task:recipe:yaml:recipeFile:weights:)``) and trains: the coordinator also
+/// task (`rankRun(task:recipe:yaml:recipeFile:weights:)`) and trains: the coordinator also
 /// computes gradients (on a small machine every core counts), decides where to resume, evaluates,
 /// logs and alone writes checkpoints.
 public enum DistributedRun {

@@ -21,13 +21,13 @@ public protocol StepRecipe {
 /// Trains a step-counted recipe: batch of the step → loss → backward → (average gradients across
 /// processes) → clip → optimizer step, with held-out evaluation, logging and checkpoints at the
 /// recipe's intervals. What the batch, the model and the evaluation are is the task's
-/// ``StepWorkload``; this loop is the same for every family that counts training in steps.
+/// `StepWorkload`; this loop is the same for every family that counts training in steps.
 /// Writes the same run directory as ``ClassificationTrainer`` (`metrics.jsonl`, `summary.json`,
 /// `curves.png`, `checkpoints/`), and its checkpoints are ``TrainingCheckpoint``s with the
 /// workload's metadata added. Deterministic: each step's global batch is a function of the seed
 /// and the step, so a resumed run ends bit-for-bit where the uninterrupted run would.
 ///
-/// With a ``TrainingCollective`` of W processes, rank r trains on its ``BatchShard`` of every
+/// With a ``TrainingCollective`` of W processes, rank r trains on its `BatchShard` of every
 /// global batch, and the averaged gradient is the global batch's (to float rounding). Rank 0
 /// decides where to resume and hands its state to the others, and alone evaluates, logs and
 /// writes checkpoints; the others wait for it in the next step's first collective.

@@ -9,7 +9,7 @@ import TesseraTensor
 /// the positions are shuffled. The positions of the winning marker are the ground truth an
 /// explanation should point to, and each batch carries them (``Batch/evidence``).
 ///
-/// Examples are drawn from a ``RandomGenerator``, so a training run's batch at step `s` is a pure
+/// Examples are drawn from a `RandomGenerator`, so a training run's batch at step `s` is a pure
 /// function of the seed and `s` (exact resume).
 public struct MajorityTokenTask: Sendable {
     public let markerCount: Int

@@ -3,7 +3,7 @@ import TesseraTensor
 
 /// A BERT-style masked language model (Devlin et al., "BERT: Pre-training of Deep Bidirectional
 /// Transformers for Language Understanding", NAACL 2019): token + position + segment embeddings,
-/// a bidirectional encoder, and a head that predicts the tokens hidden by ``MaskedLanguageModel/mask``.
+/// a bidirectional encoder, and a head that predicts the tokens hidden by ``MaskedLanguageModel/mask(_:rate:generator:)``.
 public struct MaskedLanguageModelConfiguration: Codable, Equatable, Sendable {
     public var vocabularySize: Int
     /// Longest input, [CLS] and [SEP]s included.

@@ -39,9 +39,15 @@ public final class MultiHeadAttention: Module {
     public var headDimensions: Int { modelDimensions / headCount }
 
     /// - Parameters:
+    ///   - modelDimensions: width of the queries' source and of the output; a multiple of
+    ///     `headCount`.
+    ///   - headCount: attention heads; each attends in `modelDimensions / headCount` dimensions.
     ///   - keyValueDimensions: width of the keys' and values' source (cross-attention to an encoder
     ///     of another width); `modelDimensions` by default.
     ///   - dropout: probability of dropping an attention probability during training.
+    ///   - bias: give the four projections (query, key, value, output) a bias.
+    ///   - generator: draws the projections' initial weights (the dropout layer takes its own
+    ///     stream, like every `Dropout`).
     public init(modelDimensions: Int, headCount: Int, keyValueDimensions: Int? = nil, dropout: Float = 0,
                 bias: Bool = true, generator: inout RandomGenerator) {
         check(headCount > 0 && modelDimensions % headCount == 0,

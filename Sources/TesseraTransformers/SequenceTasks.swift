@@ -4,7 +4,7 @@ import TesseraTensor
 /// (copy, reverse, sort) and that a language model can do arithmetic (multi-digit addition).
 ///
 /// Every task shares one small vocabulary (``SequenceVocabulary``): the digits 0–9 as tokens 0–9,
-/// then padding, start, end, `+` and `=`. Examples are drawn from a ``RandomGenerator``, so a
+/// then padding, start, end, `+` and `=`. Examples are drawn from a `RandomGenerator`, so a
 /// training run's batch at step `s` is a pure function of the seed and `s` (exact resume).
 public enum SequenceVocabulary {
     public static let padding = 10

@@ -136,6 +136,8 @@ public final class TransformerDecoderLayer: Module {
     /// - Parameters:
     ///   - input: the target prefix, `[batch, targetTime, modelDimensions]`.
     ///   - memory: the encoder's output, `[batch, sourceTime, memoryDimensions]`.
+    ///   - targetMask: allow mask over the target positions (target padding), on top of the causal
+    ///     mask the self-attention always applies.
     ///   - memoryMask: allow mask over the source positions (source padding).
     ///   - cache: keys and values of earlier target positions for incremental decoding.
     public func callAsFunction(_ input: Tensor, memory: Tensor, targetMask: Tensor? = nil, memoryMask: Tensor? = nil,

@@ -34,7 +34,7 @@ public struct ExplainRequest {
     }
 }
 
-/// What ``explain(_:_:)`` found and wrote.
+/// What ``ExplainSubject/explain(_:)`` found and wrote.
 public struct ExplainOutcome {
     /// The example's class when it came from the held-out set.
     public let label: Int?

@@ -19,8 +19,8 @@ public protocol ExplainSubject {
 }
 
 /// A classifier whose input is a tensor of features — pixels, a vector, tokens — each of which gets
-/// a relevance: the MLP, the CNN, the ViT and the sequence classifier. ``explain(_:)`` and
-/// ``faithfulness(methods:examples:steps:removal:)`` come with it.
+/// a relevance: the MLP, the CNN, the ViT and the sequence classifier. Its extensions implement
+/// ``ExplainSubject/explain(_:)`` and ``ExplainSubject/faithfulness(methods:examples:steps:removal:)``.
 public protocol FeatureExplainSubject: ExplainSubject {
     /// The model on batches of inputs `[N] + inputShape`, returning logits `[N, classCount]`, in
     /// evaluation mode (no dropout, batch norms on their running statistics).

@@ -22,7 +22,7 @@ public struct FaithfulnessRow {
 
 /// Faithfulness measured, not judged by eye (Samek et al., "Evaluating the Visualization of What a
 /// Deep Neural Network Has Learned", 2017): for the first `examples` held-out inputs, each method
-/// explains the predicted class, then ``PixelFlipping`` removes the most relevant features first
+/// explains the predicted class, then `PixelFlipping` removes the most relevant features first
 /// (replaced as `removal` says) over `steps` steps and records the mean logit. A higher
 /// AOPC — a faster fall — is a more faithful explanation; a random ordering is the floor.
 public func measureFaithfulness(of subject: any ExplainSubject, methods: [ExplainMethod], examples: Int,

@@ -5,7 +5,7 @@ import TesseraODE
 /// A neural-ODE recipe (`task: ode`). `data.source` picks the problem, `model.kind` the network,
 /// `solver` how its ODE is integrated and differentiated:
 ///
-/// - `node` / `anode` — an ``ODEBlock`` (augmented with `model.augmentedDimensions` zeros for
+/// - `node` / `anode` — an `ODEBlock` (augmented with `model.augmentedDimensions` zeros for
 ///   `anode`; Dupont et al., 2019) between an optional linear projection and a linear head, or read
 ///   straight off the final state (`head: state`). Classifies `spirals`, `moons`, `circles` and
 ///   `digits` (cross entropy), or regresses `reflection`, Dupont's `g(x) = −x` (squared error);
@@ -33,7 +33,7 @@ public struct ODERecipe: StepRecipe, Decodable, RecipeValidatable {
     public var optimizer: OptimizerSection
     public var schedule: ScheduleSection
     public var training: StepTrainingSection
-    /// With several processes each takes its ``BatchShard`` of every step's batch and solves its
+    /// With several processes each takes its `BatchShard` of every step's batch and solves its
     /// rows; adaptive solvers sum their error norms over the processes, so every process takes
     /// the steps one process would take for the whole batch, and the losses are one process's to
     /// float rounding (the gradient allreduce's and the norms' order of additions).
@@ -225,7 +225,7 @@ public struct ODEModelSection: Decodable, RecipeValidatable {
     }
 }
 
-/// How the ODE is solved and differentiated (``ODESolverOptions``' fields, by their names).
+/// How the ODE is solved and differentiated (`ODESolverOptions`' fields, by their names).
 public struct ODESolverSection: Decodable, RecipeValidatable {
     public enum Gradient: String, Decodable, CaseIterable {
         /// The adjoint method: memory flat in the number of steps.

@@ -245,7 +245,7 @@ public struct EvaluationSection: Decodable, RecipeValidatable {
     public var seed: UInt64 = 1_000_000
     /// The mean return the recipe aims for: the greedy policy is evaluated at every log line until
     /// it reaches it, and `summary.json` reports the environment steps and wall time that took
-    /// (`environment_steps_to_target`, `wall_seconds_to_target`; see ``ReturnTarget``).
+    /// (`environment_steps_to_target`, `wall_seconds_to_target`; see `ReturnTarget`).
     public var target: Double?
 
     enum CodingKeys: String, CodingKey, CaseIterable { case episodes, seed, target }

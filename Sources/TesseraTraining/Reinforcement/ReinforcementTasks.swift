@@ -11,7 +11,7 @@ import TesseraTensor
 /// `curves.png`, and checkpoints (`model/…`, `optimizer/…`, kind `tessera.reinforcement`).
 ///
 /// A checkpoint holds everything needed to continue: networks, optimizer slots, counters, the
-/// metrics averaged since the last log line, and the learner's ``LearnerState`` — its sampling
+/// metrics averaged since the last log line, and the learner's `LearnerState` — its sampling
 /// stream, every environment copy mid-episode (physics state, step counter, random stream), and
 /// for DQN the replay buffer and target network, for Off-PAC the lagged behaviour actor (entries
 /// `learner/…`, compressed like every tensor). So a run interrupted and resumed ends bit for bit

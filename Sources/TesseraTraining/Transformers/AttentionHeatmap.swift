@@ -4,7 +4,7 @@ import TesseraTensor
 
 /// Attention maps as a heatmap image: one panel per layer and head (rows: layers, columns:
 /// heads), each a `queries × keys` grid from white (0) to dark blue (the panel's largest weight),
-/// with the layer's name above its row. The drawing is ``Heatmap``'s; this checks the shapes.
+/// with the layer's name above its row. The drawing is `Heatmap`'s; this checks the shapes.
 public enum AttentionHeatmap {
     /// `maps` as returned by `Module.attentionProbabilities()`: `[batch, heads, queries, keys]`
     /// each; the first example of the batch is drawn.

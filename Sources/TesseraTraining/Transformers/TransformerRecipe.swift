@@ -8,7 +8,7 @@ import TesseraTransformers
 ///   (held-out loss and perplexity);
 /// - `masked-language-model`: a BERT-style encoder on the `corpus` (masked-token accuracy);
 /// - `vision-transformer`: a ViT on the bundled `digits` (test accuracy);
-/// - `sequence-classification`: a ``SequenceClassifier`` on `majorityToken` sequences, which of
+/// - `sequence-classification`: a `SequenceClassifier` on `majorityToken` sequences, which of
 ///   `data.markerCount` marker tokens appears most often (held-out accuracy).
 ///
 /// Training is counted in steps, not epochs: the synthetic tasks have no epochs, and each step's
@@ -90,7 +90,7 @@ public struct TransformerDataSection: Decodable, RecipeValidatable {
         case copy, reverse, sort
         /// `a+b=` with the reversed sum, for a GPT.
         case addition
-        /// The generated English corpus (``TextCorpus``), for a GPT or a masked language model.
+        /// The generated English corpus (`TextCorpus`), for a GPT or a masked language model.
         case corpus
         /// Any UTF-8 text file, named by `data.path`, for a GPT or a masked language model; it is
         /// split and tokenized exactly like the generated corpus.
@@ -98,7 +98,7 @@ public struct TransformerDataSection: Decodable, RecipeValidatable {
         /// The bundled 8×8 handwritten digits, for a ViT.
         case digits
         /// Sequences of `contextLength` tokens labelled by which of `markerCount` marker tokens
-        /// appears most often (``MajorityTokenTask``), for a sequence classifier.
+        /// appears most often (`MajorityTokenTask`), for a sequence classifier.
         case majorityToken
     }
 

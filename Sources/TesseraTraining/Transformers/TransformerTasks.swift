@@ -8,7 +8,7 @@ import TesseraTransformers
 
 /// The CLI's entry points for transformer recipes: `tessera train` dispatches here when the
 /// recipe's `task:` is one of ``taskNames``, and `tessera generate` calls
-/// ``generate(checkpoint:prompt:maxTokens:temperature:topK:seed:)``.
+/// ``TransformerTasks/generate(checkpoint:prompt:maxTokens:temperature:topK:seed:attentionMapPath:)``.
 public enum TransformerTasks {
     public static let taskNames = ["sequence-to-sequence", "language-model", "masked-language-model", "vision-transformer",
                                         "sequence-classification"]

@@ -1,7 +1,7 @@
 import TesseraTransformers
 
 extension StepTrainer {
-    /// A trainer for a transformer recipe: the task's workload (``makeTransformerWorkload(_:generator:)``)
+    /// A trainer for a transformer recipe: the task's workload (`makeTransformerWorkload(_:generator:)`)
     /// in the shared step loop.
     public convenience init(recipe: TransformerRecipe, recipeYAML: String, runDirectory: RunDirectory,
                             collective: (any TrainingCollective)? = nil, showProgress: Bool = true) throws {
