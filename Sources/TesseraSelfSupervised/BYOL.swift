@@ -73,6 +73,9 @@ public final class BYOL: Module {
     ///     teacher starts random; the copy is that random start, shared with the online network
     ///     as DINO's Algorithm 1 does (`gt.params = gs.params`). A factory, not an instance,
     ///     because a `Layer` cannot be deep-copied in general.
+    ///   - configuration: the head sizes, the base target decay and whether a predictor is used.
+    ///   - generator: draws the projector's and predictor's initial weights (the encoders draw
+    ///     from the factory's own generator).
     /// - Throws: for a `baseTargetDecay` outside [0, 1], or when the two encoders the factory
     ///   builds do not have the same parameters.
     public init(makeEncoder: () -> any Layer, configuration: Configuration, generator: inout RandomGenerator) throws {

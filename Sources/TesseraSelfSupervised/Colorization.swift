@@ -6,7 +6,7 @@ import TesseraTensor
 /// Colorization", ECCV 2016): the network sees only an image's grey levels and predicts its
 /// colours. The paper predicts the two chroma channels of Lab space as a classification over
 /// 313 quantised bins, because regressing colours averages the plausible ones into grey; here
-/// the bins are the colours of ``ColoredShapes/palette`` (the images hold only those), with a
+/// the bins are the colours of `ColoredShapes.palette` (the images hold only those), with a
 /// per-pixel cross entropy, and a plain mean-squared regression of the RGB channels is offered
 /// beside it for comparison.
 ///
@@ -22,7 +22,7 @@ public enum Colorization {
     /// The BT.601 weights of red, green and blue in the grey level.
     public static let lumaWeights: [Float] = [0.299, 0.587, 0.114]
 
-    /// The colour bins: ``ColoredShapes/palette``'s colours, `[bins, 3]`.
+    /// The colour bins: `ColoredShapes.palette`'s colours, `[bins, 3]`.
     public static let binColors = Tensor(shape: [ColoredShapes.palette.count, 3],
                                          scalars: ColoredShapes.palette.flatMap { [$0.red, $0.green, $0.blue] })
 

@@ -124,6 +124,9 @@ public final class DINO: Module {
     /// - Parameters:
     ///   - makeBackbone: builds the backbone; called twice, for the student and for the teacher,
     ///     which then takes a copy of the student's weights (a `Layer` cannot be deep-copied in general).
+    ///   - configuration: the head's sizes, both temperatures and their warm-up, the centre and
+    ///     teacher momenta, and the centering and sharpening switches.
+    ///   - generator: draws the heads' initial weights (the backbones draw from the factory's own).
     /// - Throws: for a non-positive temperature, a centre momentum outside [0, 1), a teacher
     ///   momentum outside [0, 1], or backbones that do not match.
     public init(makeBackbone: () -> any Layer, configuration: Configuration, generator: inout RandomGenerator) throws {

@@ -10,7 +10,7 @@ import TesseraTensor
 /// lowers the transfer accuracy: the model spends capacity copying what it sees.
 ///
 /// Patches are the ViT's (`PatchEmbedding.patches`): row-major over the grid, each flattened as
-/// `channels · p · p`. Masking is ``PatchMasking`` (exactly `round(ratio × patches)` patches,
+/// `channels · p · p`. Masking is `PatchMasking` (exactly `round(ratio × patches)` patches,
 /// uniformly without replacement, set to 0, which is SimMIM's input; MAE instead drops them
 /// from the encoder, which the mask allows). With `normalizeTargets` each target patch is
 /// standardised by its own mean and variance, the variant MAE found to raise its fine-tuning accuracy.

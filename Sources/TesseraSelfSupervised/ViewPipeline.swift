@@ -63,7 +63,7 @@ public struct ViewSettings: Equatable, Sendable {
     public var flipProbability: Float = 0.5
     /// The rotation angle is uniform in `−rotationDegrees … rotationDegrees`.
     public var rotationDegrees: Float = 0
-    /// Strengths of ``ColorJitter`` and the probability of applying it (SimCLR: 0.8).
+    /// Strengths of `ColorJitter` and the probability of applying it (SimCLR: 0.8).
     public var brightness: Float = 0.4
     public var contrast: Float = 0.4
     public var jitterProbability: Float = 0.8
@@ -73,7 +73,7 @@ public struct ViewSettings: Equatable, Sendable {
     public var blurProbability: Float = 0
     /// Standard deviation of the added Gaussian noise; 0 adds none.
     public var noiseStandardDeviation: Float = 0
-    /// Side of the ``Cutout`` square and the probability of cutting it; 0 cuts nothing.
+    /// Side of the `Cutout` square and the probability of cutting it; 0 cuts nothing.
     public var cutoutSize: Int = 0
     public var cutoutProbability: Float = 0.5
 
