@@ -41,21 +41,7 @@ public final class BYOL: Module {
         }
     }
 
-    /// What one loss evaluation computed, for a trainer to log.
-    public struct Output {
-        /// The symmetrised loss (between 0 and 8: 4 per direction).
-        public let loss: Tensor
-        /// The online representations `f_θ` of both views, `[2N, representationSize]`.
-        public let representations: Tensor
-        /// The online projections `g_θ` of both views, `[2N, projectionSize]`.
-        public let projections: Tensor
-
-        /// Per-dimension deviation and effective rank of the online representations.
-        public var monitors: CollapseStatistics { CollapseStatistics(embeddings: representations) }
-        /// The same of the projections, where the loss is taken: SimSiam (Chen & He 2021, Fig. 2)
-        /// watches this output, and a head can collapse while the encoder below it keeps its spread.
-        public var projectionMonitors: CollapseStatistics { CollapseStatistics(embeddings: projections) }
-    }
+    public typealias Output = TwoViewOutput
 
     public let configuration: Configuration
     public let onlineEncoder: any Layer

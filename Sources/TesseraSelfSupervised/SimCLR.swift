@@ -37,21 +37,7 @@ public final class SimCLR: Module {
         }
     }
 
-    /// What one loss evaluation computed, for a trainer to log.
-    public struct Output {
-        /// NT-Xent over the 2N projections.
-        public let loss: Tensor
-        /// `h` of both views, `[2N, representationSize]` (first views, then second views).
-        public let representations: Tensor
-        /// `z` of both views, `[2N, projectionSize]`, in the same order.
-        public let projections: Tensor
-
-        /// Per-dimension deviation and effective rank of the representations `h`.
-        public var monitors: CollapseStatistics { CollapseStatistics(embeddings: representations) }
-        /// The same of the projections, where the loss is taken: SimSiam (Chen & He 2021, Fig. 2)
-        /// watches this output, and a head can collapse while the encoder below it keeps its spread.
-        public var projectionMonitors: CollapseStatistics { CollapseStatistics(embeddings: projections) }
-    }
+    public typealias Output = TwoViewOutput
 
     public let configuration: Configuration
     /// `f`: any layer from inputs to `[N, representationSize]`.

@@ -58,3 +58,12 @@ extension StepTrainer {
 protocol RepresentationWorkload {
     var setting: RepresentationSetting { get }
 }
+
+/// What every self-supervised workload reports the same way: the probe's accuracy marks the best
+/// checkpoint, kNN and the effective rank show in the progress line, and the setting's collective
+/// failures reach the trainer.
+extension StepWorkload where Self: RepresentationWorkload {
+    var primaryMetric: String { "probe_accuracy" }
+    var progressMetrics: [String] { ["knn_accuracy", "effective_rank"] }
+    var collectiveFailure: CollectiveFailure? { setting.failure }
+}

@@ -55,9 +55,6 @@ final class SimCLRWorkload: StepWorkload, RepresentationWorkload {
     let setting: RepresentationSetting
     let simCLR: SimCLR
     var model: any Module { simCLR }
-    let primaryMetric = "probe_accuracy"
-    var progressMetrics: [String] { ["knn_accuracy", "effective_rank"] }
-    var collectiveFailure: CollectiveFailure? { setting.failure }
 
     init(_ recipe: SelfSupervisedRecipe, collective: (any TrainingCollective)?, generator: inout RandomGenerator) throws {
         setting = try RepresentationSetting(recipe, collective: collective)
@@ -106,9 +103,7 @@ final class SupervisedBaselineWorkload: StepWorkload, RepresentationWorkload {
     let encoder: any Layer
     let network: Sequential
     var model: any Module { network }
-    let primaryMetric = "probe_accuracy"
     var progressMetrics: [String] { ["head_accuracy", "knn_accuracy"] }
-    var collectiveFailure: CollectiveFailure? { setting.failure }
 
     init(_ recipe: SelfSupervisedRecipe, collective: (any TrainingCollective)?, generator: inout RandomGenerator) throws {
         setting = try RepresentationSetting(recipe, collective: collective)
@@ -148,9 +143,6 @@ final class BYOLWorkload: StepWorkload, RepresentationWorkload {
     let byol: BYOL
     var model: any Module { byol }
     var trainableParameters: [(name: String, parameter: Tensor)] { byol.onlineParameters() }
-    let primaryMetric = "probe_accuracy"
-    var progressMetrics: [String] { ["knn_accuracy", "effective_rank"] }
-    var collectiveFailure: CollectiveFailure? { setting.failure }
 
     init(_ recipe: SelfSupervisedRecipe, collective: (any TrainingCollective)?, generator: inout RandomGenerator) throws {
         setting = try RepresentationSetting(recipe, collective: collective)
@@ -206,9 +198,6 @@ final class DINOWorkload: StepWorkload, RepresentationWorkload {
     var trainableParameters: [(name: String, parameter: Tensor)] {
         state.namedParameters().filter { $0.name.hasPrefix("dino.student") }
     }
-    let primaryMetric = "probe_accuracy"
-    var progressMetrics: [String] { ["knn_accuracy", "effective_rank"] }
-    var collectiveFailure: CollectiveFailure? { setting.failure }
 
     init(_ recipe: SelfSupervisedRecipe, collective: (any TrainingCollective)?, generator: inout RandomGenerator) throws {
         setting = try RepresentationSetting(recipe, collective: collective)
