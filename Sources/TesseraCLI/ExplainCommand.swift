@@ -52,7 +52,7 @@ struct ExplainCommand: ParsableCommand {
             guard let removal = FeatureRemoval(rawValue: removal) else {
                 throw ValidationError("--removal \(removal): must be one of \(FeatureRemoval.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            let rows = try measureFaithfulness(of: subject, methods: methods, examples: examples, steps: steps, removal: removal)
+            let rows = try subject.faithfulness(methods: methods, examples: examples, steps: steps, removal: removal)
             print(faithfulnessTable(rows))
             try faithfulnessChart(rows, title: "\(subject.summary): pixel flipping").writePNG(to: URL(fileURLWithPath: output))
             return

@@ -72,7 +72,13 @@ public final class SequenceClassifier: Layer {
     public func features(_ tokens: Tensor) -> Tensor {
         check(tokens.rank == 2 && tokens.shape[1] == configuration.sequenceLength,
               "SequenceClassifier: tokens must be [batch, \(configuration.sequenceLength)], got \(tokens.shape)")
-        var x = tokenEmbedding(tokens) + positionEmbedding(length: configuration.sequenceLength)
+        return features(embedded: tokenEmbedding(tokens))
+    }
+
+    /// The encoder's output for token embeddings `[batch, sequenceLength, modelDimensions]`: the
+    /// classifier from its embedding table on, which gradient attributions differentiate.
+    public func features(embedded: Tensor) -> Tensor {
+        var x = embedded + positionEmbedding(length: configuration.sequenceLength)
         if let embeddingDropout { x = embeddingDropout(x) }
         return encoder(x)
     }
@@ -80,5 +86,10 @@ public final class SequenceClassifier: Layer {
     /// Class logits `[batch, classCount]` from the mean of the encoder's outputs over the positions.
     public func callAsFunction(_ tokens: Tensor) -> Tensor {
         head(features(tokens).mean(alongAxes: [1]))
+    }
+
+    /// Class logits for token embeddings instead of tokens.
+    public func logits(embedded: Tensor) -> Tensor {
+        head(features(embedded: embedded).mean(alongAxes: [1]))
     }
 }

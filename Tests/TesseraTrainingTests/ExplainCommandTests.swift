@@ -93,8 +93,7 @@ import TesseraTraining
     /// faster than a random order and than the plain gradient's order.
     @Test func lrpCompositeIsMoreFaithfulThanRandomAndGradient() throws {
         let subject = try loadExplainSubject(checkpoint: try checkpoint().path)
-        let rows = try measureFaithfulness(of: subject, methods: [try ExplainMethod(parsing: "lrp"), .gradient, .random],
-                                           examples: 100, steps: 8)
+        let rows = try subject.faithfulness(methods: [try ExplainMethod(parsing: "lrp"), .gradient, .random], examples: 100, steps: 8, removal: .noise)
         let aopc = rows.map(\.curve.areaOverThePerturbationCurve)
         #expect(aopc[0] > aopc[1] && aopc[0] > aopc[2], "AOPC lrp \(aopc[0]), gradient \(aopc[1]), random \(aopc[2])")
         #expect(rows.allSatisfy { $0.curve.fractionsRemoved.first == 0 && $0.curve.fractionsRemoved.last == 1 })

@@ -51,8 +51,7 @@ import TesseraTraining
     /// faster than a random order and than the gradient's order.
     @Test func tokenLRPIsMoreFaithfulThanRandomAndGradient() throws {
         let subject = try loadExplainSubject(checkpoint: try Self.tokens.get().path)
-        let rows = try measureFaithfulness(of: subject, methods: [try ExplainMethod(parsing: "lrp"), .gradient, .random],
-                                           examples: 100, steps: 8)
+        let rows = try subject.faithfulness(methods: [try ExplainMethod(parsing: "lrp"), .gradient, .random], examples: 100, steps: 8, removal: .noise)
         let aopc = rows.map(\.curve.areaOverThePerturbationCurve)
         #expect(aopc[0] > aopc[1] && aopc[0] > aopc[2], "AOPC lrp \(aopc[0]), gradient \(aopc[1]), random \(aopc[2])")
     }

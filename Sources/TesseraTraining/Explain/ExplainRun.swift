@@ -66,7 +66,21 @@ extension FeatureExplainSubject {
     /// (same path, `.npy` in place of `.png`). Checks everything before writing anything.
     public func explain(_ request: ExplainRequest) throws -> ExplainOutcome {
         try checkOutput(request.output)
-        return try explainFeatures(self, request)
+        let (input, label) = try selectInput(request.input, of: self)
+        let logits = withoutGradients { model(input) }
+        let predicted = Int(logits.argmax(alongAxis: 1).scalars[0])
+        let target = request.target ?? predicted
+        guard (0..<classCount).contains(target) else {
+            throw TrainingError("--target \(target): the model has \(classCount) classes (0...\(classCount - 1))")
+        }
+        let relevance = try self.relevance(of: input, target: .output(target), method: request.method)
+        let picture = self.picture(input: input, relevance: relevance, title: "\(summary): class \(target), \(request.method)")
+        let relevancePath = String(request.output.dropLast(4)) + ".npy"
+        try picture.writePNG(to: URL(fileURLWithPath: request.output))
+        try writeRelevances(relevance, to: relevancePath)
+        return ExplainOutcome(label: label, predicted: predicted, target: target, targetOutput: logits.scalars[target],
+                              relevanceSum: relevance.scalars.reduce(0, +), relevance: relevance,
+                              heatmapPath: request.output, relevancePath: relevancePath)
     }
 }
 
@@ -79,28 +93,7 @@ func checkOutput(_ path: String) throws {
 
 /// `relevance` as a float32 `.npy` file.
 func writeRelevances(_ relevance: Tensor, to path: String) throws {
-    let entry = CheckpointEntry(name: "relevance", dtype: .float32, shape: relevance.shape,
-                                bytes: relevance.scalars.withUnsafeBytes { Array($0) })
-    try Data(try Numpy.encodeArray(entry)).write(to: URL(fileURLWithPath: path))
-}
-
-private func explainFeatures(_ subject: any FeatureExplainSubject, _ request: ExplainRequest) throws -> ExplainOutcome {
-    let (input, label) = try selectInput(request.input, of: subject)
-    let logits = withoutGradients { subject.model(input) }
-    let predicted = Int(logits.argmax(alongAxis: 1).scalars[0])
-    let target = request.target ?? predicted
-    guard (0..<subject.classCount).contains(target) else {
-        throw TrainingError("--target \(target): the model has \(subject.classCount) classes (0...\(subject.classCount - 1))")
-    }
-    let relevance = try subject.relevance(of: input, target: .output(target), method: request.method)
-    let relevanceSum = relevance.scalars.reduce(0, +)
-    let title = "\(subject.summary): class \(target), \(request.method)"
-    let picture = subject.picture(input: input, relevance: relevance, title: title)
-    let relevancePath = String(request.output.dropLast(4)) + ".npy"
-    try picture.writePNG(to: URL(fileURLWithPath: request.output))
-    try writeRelevances(relevance, to: relevancePath)
-    return ExplainOutcome(label: label, predicted: predicted, target: target, targetOutput: logits.scalars[target],
-                          relevanceSum: relevanceSum, relevance: relevance, heatmapPath: request.output, relevancePath: relevancePath)
+    try Data(try Numpy.encodeArray(TrainingCheckpoint.entry("relevance", relevance))).write(to: URL(fileURLWithPath: path))
 }
 
 /// The input as a batch of one, and its label if it is a held-out example.

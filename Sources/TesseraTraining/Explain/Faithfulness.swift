@@ -3,7 +3,7 @@ import TesseraExplain
 import TesseraPicture
 import TesseraTensor
 
-/// What a removed feature is replaced by in ``measureFaithfulness(of:methods:examples:steps:removal:)``.
+/// What a removed feature is replaced by in ``ExplainSubject/faithfulness(methods:examples:steps:removal:)``.
 public enum FeatureRemoval: String, CaseIterable {
     /// Uniform noise over the training inputs' range, one fixed draw (Samek et al. 2017's choice):
     /// every feature, background included, can be removed. Tokens become random filler tokens.
@@ -20,33 +20,22 @@ public struct FaithfulnessRow {
     public let curve: PerturbationCurve
 }
 
-/// Faithfulness measured, not judged by eye (Samek et al., "Evaluating the Visualization of What a
-/// Deep Neural Network Has Learned", 2017): for the first `examples` held-out inputs, each method
-/// explains the predicted class, then `PixelFlipping` removes the most relevant features first
-/// (replaced as `removal` says) over `steps` steps and records the mean logit. A higher
-/// AOPC — a faster fall — is a more faithful explanation; a random ordering is the floor.
-public func measureFaithfulness(of subject: any ExplainSubject, methods: [ExplainMethod], examples: Int,
-                                steps: Int, removal: FeatureRemoval = .noise) throws -> [FaithfulnessRow] {
-    try subject.faithfulness(methods: methods, examples: examples, steps: steps, removal: removal)
-}
-
 extension FeatureExplainSubject {
+    /// Faithfulness measured, not judged by eye (Samek et al., "Evaluating the Visualization of What
+    /// a Deep Neural Network Has Learned", 2017): for the first `examples` held-out inputs, each
+    /// method explains the predicted class, then `PixelFlipping` removes the most relevant features
+    /// first (replaced as `removal` says) over `steps` steps and records the mean logit. A higher
+    /// AOPC — a faster fall — is a more faithful explanation; a random ordering is the floor.
     public func faithfulness(methods: [ExplainMethod], examples: Int, steps: Int, removal: FeatureRemoval) throws -> [FaithfulnessRow] {
-        try flipFeatures(self, methods: methods, examples: examples, steps: steps, removal: removal)
-    }
-}
-
-private func flipFeatures(_ subject: any FeatureExplainSubject, methods: [ExplainMethod], examples: Int, steps: Int,
-                          removal: FeatureRemoval) throws -> [FaithfulnessRow] {
-    guard examples >= 1 else { throw TrainingError("--examples must be at least 1, got \(examples)") }
-    let count = min(examples, subject.examples.count)
-    let inputs = subject.examples.batch(at: Array(0..<count)).inputs
-    let predicted = withoutGradients { subject.model(inputs) }.argmax(alongAxis: 1).scalars.map { Int($0) }
-    let target = ExplanationTarget.outputs(predicted)
-    let flipping = PixelFlipping(steps: steps, baseline: subject.removedValues(for: inputs, removal: removal))
-    return try methods.map { method in
-        let relevance = try subject.relevance(of: inputs, target: target, method: method)
-        return FaithfulnessRow(method: method, curve: try flipping.curve(of: subject.model, inputs: inputs, relevance: relevance, target: target))
+        guard examples >= 1 else { throw TrainingError("--examples must be at least 1, got \(examples)") }
+        let inputs = self.examples.batch(at: Array(0..<min(examples, self.examples.count))).inputs
+        let predicted = withoutGradients { model(inputs) }.argmax(alongAxis: 1).scalars.map { Int($0) }
+        let target = ExplanationTarget.outputs(predicted)
+        let flipping = PixelFlipping(steps: steps, baseline: removedValues(for: inputs, removal: removal))
+        return try methods.map { method in
+            let relevance = try self.relevance(of: inputs, target: target, method: method)
+            return FaithfulnessRow(method: method, curve: try flipping.curve(of: model, inputs: inputs, relevance: relevance, target: target))
+        }
     }
 }
 

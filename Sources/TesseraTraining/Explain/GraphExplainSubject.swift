@@ -20,7 +20,6 @@ public struct GraphExplainSubject: ExplainSubject {
     private let graphClassifier: GraphClassifier?
     /// The one graph of node classification, or the held-out graphs of graph classification.
     private let graphs: [Graph]
-    private let nodeNames: [String]
 
     init(recipe: GraphRecipe, checkpoint: Checkpoint, path: String, recipeFile: String) throws {
         var initialization = RandomGenerator(seed: recipe.seed)
@@ -36,7 +35,6 @@ public struct GraphExplainSubject: ExplainSubject {
         }
         nodeClassifier?.eval()
         graphClassifier?.eval()
-        nodeNames = []
     }
 
     private func lrp(_ method: ExplainMethod) throws -> GNNLRP {

@@ -78,8 +78,5 @@ final class AfterTokenEmbedding: Layer {
         self.network = network
     }
 
-    func callAsFunction(_ embedded: Tensor) -> Tensor {
-        let x = embedded + network.positionEmbedding(length: network.configuration.sequenceLength)
-        return network.head(network.encoder(x).mean(alongAxes: [1]))
-    }
+    func callAsFunction(_ embedded: Tensor) -> Tensor { network.logits(embedded: embedded) }
 }

@@ -71,23 +71,23 @@ final class SimCLRWorkload: StepWorkload, RepresentationWorkload {
         let (first, second) = try! setting.views.views(data.train.batch(at: mine).inputs, indices: mine, epoch: step)
         let count = mine.count
         let projections = simCLR.projector(simCLR.encoder(Tensor.concatenate([first, second], alongAxis: 0)))
-        guard let collective = setting.collective, collective.worldSize > 1 else {
-            let loss = simCLR.criterion(projections.slice(alongAxis: 0, start: 0, end: count),
-                                        projections.slice(alongAxis: 0, start: count, end: 2 * count))
-            return (loss, count)
+        // The keys are every process's first views, then every process's second views; this
+        // shard's anchors are its rows of both halves (in one process: all of them).
+        var keys = projections
+        if let collective = setting.collective, collective.worldSize > 1 {
+            do {
+                keys = Tensor.concatenate([
+                    try collective.gatheredRows(projections.slice(alongAxis: 0, start: 0, end: count), failure: failure),
+                    try collective.gatheredRows(projections.slice(alongAxis: 0, start: count, end: 2 * count), failure: failure),
+                ], alongAxis: 0)
+            } catch {
+                failure.record(error)
+                return (Tensor(Float.nan), count)
+            }
         }
-        do {
-            let keys = Tensor.concatenate([
-                try collective.gatheredRows(projections.slice(alongAxis: 0, start: 0, end: count), failure: failure),
-                try collective.gatheredRows(projections.slice(alongAxis: 0, start: count, end: 2 * count), failure: failure),
-            ], alongAxis: 0)
-            let offset = shard.rows(of: globalCount).lowerBound
-            let rows = Array(offset..<(offset + count)) + Array((globalCount + offset)..<(globalCount + offset + count))
-            return (simCLR.criterion.loss(queries: projections, rows: rows, keys: keys, normalizingCount: 2 * globalCount), count)
-        } catch {
-            failure.record(error)
-            return (Tensor(Float.nan), count)
-        }
+        let offset = shard.rows(of: globalCount).lowerBound
+        let rows = Array(offset..<(offset + count)) + Array((globalCount + offset)..<(globalCount + offset + count))
+        return (simCLR.criterion.loss(queries: projections, rows: rows, keys: keys, normalizingCount: 2 * globalCount), count)
     }
 
     func evaluate() -> [String: Double] { setting.representationMetrics(of: simCLR.encoder, in: simCLR) }
