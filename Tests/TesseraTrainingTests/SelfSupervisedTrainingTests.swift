@@ -60,6 +60,13 @@ import TesseraTraining
                                             relativeTolerance: 1e-5)
     }
 
+    /// Through the executables: `tessera train --np 2` (a coordinator and a worker under mpirun)
+    /// logs SimCLR's losses of `--np 1`, the negatives gathered over real MPI ranks.
+    @Test func mpirunWithTwoProcessesLogsTheLossesOfOneProcess() throws {
+        try RunComparisons.expectMpirunMatchesOneProcess(recipe: Self.tiny("simclr"), named: "tiny-simclr", steps: 4,
+                                                         relativeTolerance: 1e-5)
+    }
+
     /// A run killed with SIGKILL after its first checkpoint and resumed with `auto` ends with the
     /// uninterrupted run's bytes: BYOL's target and DINO's teacher and centre are in the
     /// checkpoint, and their decay schedules follow the step. (Stopping a run by giving it fewer
