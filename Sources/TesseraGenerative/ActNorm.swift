@@ -52,6 +52,37 @@ public final class ActNorm: FlowLayer {
         initialized.value.assign(Tensor([1]))
     }
 
+    /// `[count, Σx per channel…, Σx² per channel…]` of `batch` `[N, C, H, W]` in `Double`: sums that
+    /// processes holding parts of one global batch can add before ``initialize(moments:)``.
+    public func moments(_ batch: Tensor) throws -> [Double] {
+        try checkInput(batch)
+        let (n, h, w) = (batch.shape[0], batch.shape[2], batch.shape[3])
+        let values = batch.scalars
+        var sums = [Double](repeating: 0, count: channels), squares = sums
+        for sample in 0..<n {
+            for c in 0..<channels {
+                let base = (sample * channels + c) * h * w
+                for i in 0..<(h * w) {
+                    let x = Double(values[base + i])
+                    sums[c] += x
+                    squares[c] += x * x
+                }
+            }
+        }
+        return [Double(n * h * w)] + sums + squares
+    }
+
+    /// Initialises from summed ``moments(_:)``: mean `Σx / count`, variance `Σx² / count − mean²`.
+    public func initialize(moments: [Double]) throws {
+        guard moments.count == 1 + 2 * channels, moments[0] > 0 else {
+            throw GenerativeError("ActNorm.initialize(moments:): expected [count > 0, \(channels) sums, \(channels) sums of squares], got \(moments.count) values")
+        }
+        let count = moments[0]
+        let mean = (0..<channels).map { moments[1 + $0] / count }
+        let deviation = (0..<channels).map { (max(moments[1 + channels + $0] / count - mean[$0] * mean[$0], 0)).squareRoot() }
+        try initialize(mean: mean.map { Float($0) }, standardDeviation: deviation.map { Float($0) })
+    }
+
     /// Initialises from `batch`'s own statistics.
     public func initialize(from batch: Tensor) throws {
         let (mean, deviation) = try statistics(batch)

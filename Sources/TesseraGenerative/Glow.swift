@@ -136,6 +136,31 @@ public final class Glow: Module {
         flow.levels.flatMap { $0.compactMap { ($0 as? GlowStep)?.actnorm } }
     }
 
+    /// The data-dependent initialisation of every actnorm, in order, each from the statistics of
+    /// its input over the global batch: this process's ``ActNorm/moments(_:)`` go through
+    /// `sumOverProcesses` (an allreduce, filled in by a data-parallel trainer; the identity for one
+    /// process), so every process sets the same parameters. Model code never calls a collective itself.
+    public func initializeActNorms(_ batch: Tensor, sumOverProcesses: ([Double]) throws -> [Double] = { $0 }) throws {
+        try flow.checkInput(batch)
+        var x = batch
+        try withoutGradients {
+            for (index, level) in flow.levels.enumerated() {
+                for layer in level {
+                    if let step = layer as? GlowStep {
+                        let local = try step.actnorm.moments(x)
+                        let global = try sumOverProcesses(local)
+                        guard global.count == local.count else {
+                            throw GenerativeError("Glow.initializeActNorms: sumOverProcesses returned \(global.count) values for \(local.count)")
+                        }
+                        try step.actnorm.initialize(moments: global)
+                    }
+                    x = try layer.forward(x).output
+                }
+                if index < flow.levels.count - 1 { x = x.chunked(2, alongAxis: 1)[0] }
+            }
+        }
+    }
+
     /// `log p(x)` in nats, `[batch]`, of images `[batch, channels, height, width]`.
     public func logLikelihood(_ input: Tensor) throws -> Tensor { try flow.logLikelihood(input) }
 

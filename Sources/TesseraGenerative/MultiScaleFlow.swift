@@ -41,7 +41,7 @@ public final class MultiScaleFlow: Module {
         return result
     }
 
-    private func checkInput(_ input: Tensor) throws {
+    func checkInput(_ input: Tensor) throws {
         guard input.rank == 4, Array(input.shape.dropFirst()) == inputShape else {
             throw GenerativeError("\(model): expected input [batch, \(inputShape.map(String.init).joined(separator: ", "))], got shape \(input.shape)")
         }

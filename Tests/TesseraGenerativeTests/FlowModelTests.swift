@@ -145,6 +145,27 @@ import TesseraTensor
         #expect(samples.shape == [5, 1, 4, 4] && samples.allFinite)
     }
 
+    @Test func actNormInitialisationFromSummedMomentsMatchesTheLocalOne() throws {
+        var generator = RandomGenerator(seed: 14)
+        let batch = Tensor.randomUniform([6, 1, 4, 4], generator: &generator) * 3 - 1
+        let local = try smallGlow(), summed = try smallGlow(), duplicated = try smallGlow()
+        _ = try local.logLikelihood(batch)  // each actnorm initialised by its first forward pass
+        try summed.initializeActNorms(batch)
+        // Two processes holding the same rows: the sums double, the statistics do not change.
+        var calls = 0
+        try duplicated.initializeActNorms(batch) { calls += 1; return $0.map { 2 * $0 } }
+        #expect(calls == 2, "one allreduce per actnorm")
+        #expect(local.stateDictionary().keys.filter { $0.contains("actnorm") }.count == 6, "bias, logScale, initialized of 2 actnorms")
+        for (name, tensor) in local.stateDictionary() where name.contains("actnorm") {
+            expectClose(summed.stateDictionary()[name]!, tensor, absolute: 2e-5, relative: 1e-4, "\(name) from summed moments")
+            expectClose(duplicated.stateDictionary()[name]!, tensor, absolute: 2e-5, relative: 1e-4, "\(name) over two processes")
+        }
+        #expect(local.actnorms.allSatisfy(\.isInitialized) && duplicated.actnorms.allSatisfy(\.isInitialized))
+        #expect(throws: GenerativeError("Glow.initializeActNorms: sumOverProcesses returned 1 values for 9")) {
+            try smallGlow().initializeActNorms(batch) { _ in [1] }
+        }
+    }
+
     @Test func badSettingsThrowClearErrors() throws {
         var generator = RandomGenerator(seed: 11)
         let nice = try smallNICE()
