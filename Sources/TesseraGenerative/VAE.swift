@@ -9,7 +9,7 @@ import TesseraTensor
 ///     ELBO(x) = E_q[log p(x|z)] − KL(q(z|x) ‖ p(z)) ≤ log p(x),
 ///
 /// with the expectation estimated by one reparameterised sample `z = μ + σ ⊙ ε`, `ε ~ N(0, I)`
-/// (§2.4) and the KL in closed form (Appendix B). ``importanceWeightedBound(_:labels:samples:generator:)``
+/// (§2.4) and the KL in closed form (Appendix B). ``VAE/importanceWeightedBound(_:labels:samples:generator:)``
 /// is the tighter IWAE bound (Burda, Grosse & Salakhutdinov, "Importance Weighted Autoencoders",
 /// ICLR 2016), the usual estimate of `log p(x)`. With `conditionClasses > 0` it is a conditional VAE
 /// (Sohn, Lee & Yan, "Learning Structured Output Representation using Deep Conditional Generative
