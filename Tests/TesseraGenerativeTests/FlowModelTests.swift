@@ -187,6 +187,24 @@ import TesseraTensor
         }
     }
 
+    @Test func defaultFlowsRunOnDigitBatches() throws {
+        // The default configurations at the digits' 8 × 8: RealNVP's two scales and Glow's two levels fit.
+        var generator = RandomGenerator(seed: 16)
+        let pixels = try Digits.load().inputs.slice(alongAxis: 0, start: 0, end: 8).copy()
+        let batch = try dequantize(pixels, levels: 17, generator: &generator) - 0.5
+        let realNVP = try RealNVP(config: RealNVPConfig(inputShape: [1, 8, 8]), generator: &generator)
+        let glow = try Glow(config: GlowConfig(inputShape: [1, 8, 8]), generator: &generator)
+        for (name, flow) in [("RealNVP", realNVP.flow), ("Glow", glow.flow)] {
+            let (latents, logDeterminant) = try withoutGradients { try flow.forward(batch) }
+            #expect(logDeterminant.allFinite, "\(name) log-determinant")
+            expectClose(try withoutGradients { try flow.inverse(latents) }, batch, absolute: 1e-5, relative: 0, "\(name) inverse")
+            let bits = try bitsPerDimension(logLikelihood: withoutGradients { try flow.logLikelihood(batch) }, dimensions: 64, levels: 17).item
+            #expect(bits.isFinite && bits > 0, "\(name) bits/dim \(bits)")
+        }
+        #expect(glow.actnorms.count == 8 && glow.actnorms.allSatisfy(\.isInitialized), "4 steps × 2 levels, initialised by the first pass")
+        #expect(try glow.sample(count: 2, generator: &generator).shape == [2, 1, 8, 8])
+    }
+
     @Test func niceTrainingOnDigitsLowersBitsPerDimension() throws {
         var config = NICEConfig(features: 64)
         config.hiddenSizes = [64]
