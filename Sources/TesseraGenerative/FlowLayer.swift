@@ -34,9 +34,12 @@ public func standardNormalLogDensity(_ z: Tensor) -> Tensor {
 public func dequantize(_ pixels: Tensor, levels: Int, generator: inout RandomGenerator) throws -> Tensor {
     guard levels >= 2 else { throw GenerativeError("dequantize: levels must be at least 2, got \(levels)") }
     let steps = Float(levels - 1)
-    let indices = (pixels * steps).scalars.map { $0.rounded() }
-    guard indices.allSatisfy({ $0 >= 0 && $0 <= steps }) else {
-        throw GenerativeError("dequantize: pixels must lie in [0, 1], got values outside")
+    let indices = try pixels.scalars.map { pixel -> Float in
+        let index = (pixel * steps).rounded()
+        guard index >= 0, index <= steps, abs(pixel * steps - index) < 1e-3 else {
+            throw GenerativeError("dequantize: pixels must take the \(levels) values k / \(levels - 1) in [0, 1], got \(pixel)")
+        }
+        return index
     }
     let noise = Tensor.randomUniform(pixels.shape, generator: &generator)
     return (Tensor(shape: pixels.shape, scalars: indices) + noise) / Float(levels)
@@ -65,4 +68,24 @@ func checkFinite(_ logDeterminant: Tensor, layer: String) throws {
 
 func checkRank(_ input: Tensor, _ rank: Int, _ layer: String, _ expected: String) throws {
     guard input.rank == rank else { throw GenerativeError("\(layer): expected input \(expected), got shape \(input.shape)") }
+}
+
+/// Runs `layers` in order, summing their log-determinants; a non-finite one stops with the layer named.
+func composeForward(_ layers: [any FlowLayer], _ input: Tensor, model: String) throws -> (output: Tensor, logDeterminant: Tensor) {
+    var x = input
+    var total = Tensor.zeros([input.shape.first ?? 0])
+    for (index, layer) in layers.enumerated() {
+        let (y, logDeterminant) = try layer.forward(x)
+        try checkFinite(logDeterminant, layer: "\(model) layer \(index) (\(type(of: layer)))")
+        total = total + logDeterminant
+        x = y
+    }
+    return (x, total)
+}
+
+/// Inverts `layers`, last first.
+func composeInverse(_ layers: [any FlowLayer], _ output: Tensor) throws -> Tensor {
+    var x = output
+    for layer in layers.reversed() { x = try layer.inverse(x) }
+    return x
 }

@@ -38,7 +38,8 @@ public struct GSchNetConfig: Equatable, Sendable {
     /// Width of the Gaussian that smooths a true distance into the target distribution over bins
     /// (the paper expands targets the same way).
     public var distanceSmoothing: Float = 0.1
-    /// Spacing and half-width of the sampling grid.
+    /// Spacing and half-width of the sampling grid (2-D: sampling places atoms in the plane; the
+    /// likelihood itself takes 2-D or 3-D sets).
     public var gridSpacing: Float = 0.05
     public var gridExtent: Float = 3.5
     /// Sampling stops at this many atoms even without a stop token.
@@ -121,6 +122,9 @@ public final class GSchNet: Module {
         let width = 2 * config.distanceSmoothing * config.distanceSmoothing
         var total = Tensor(0)
         for set in sets {
+            if let bad = set.types.first(where: { $0 < 0 || $0 >= config.typeCount }) {
+                throw GenerativeError("GSchNet: atom type \(bad) is out of range 0..<\(config.typeCount)")
+            }
             total = total - firstTypeLogits.logSoftmax(alongAxis: 0).select(alongAxis: 0, index: set.types[0])
             for placed in 1...set.count {
                 let positions = Tensor(Array(set.positions[0..<placed]))

@@ -130,23 +130,3 @@ public final class NICE: Module {
         return try inverse(Tensor.randomNormal([count, config.features], generator: &generator) * temperature)
     }
 }
-
-/// Runs `layers` in order, summing their log-determinants; a non-finite one stops with the layer named.
-func composeForward(_ layers: [any FlowLayer], _ input: Tensor, model: String) throws -> (output: Tensor, logDeterminant: Tensor) {
-    var x = input
-    var total = Tensor.zeros([input.shape.first ?? 0])
-    for (index, layer) in layers.enumerated() {
-        let (y, logDeterminant) = try layer.forward(x)
-        try checkFinite(logDeterminant, layer: "\(model) layer \(index) (\(type(of: layer)))")
-        total = total + logDeterminant
-        x = y
-    }
-    return (x, total)
-}
-
-/// Inverts `layers`, last first.
-func composeInverse(_ layers: [any FlowLayer], _ output: Tensor) throws -> Tensor {
-    var x = output
-    for layer in layers.reversed() { x = try layer.inverse(x) }
-    return x
-}

@@ -109,8 +109,11 @@ import TesseraTensor
             let cell = (pixel * 16).rounded()
             #expect(point >= cell / 17 && point < (cell + 1) / 17, "pixel \(pixel) → \(point)")
         }
-        #expect(throws: GenerativeError("dequantize: pixels must lie in [0, 1], got values outside")) {
+        #expect(throws: GenerativeError("dequantize: pixels must take the 17 values k / 16 in [0, 1], got 1.5")) {
             try dequantize(Tensor([1.5]), levels: 17, generator: &generator)
+        }
+        #expect(throws: GenerativeError("dequantize: pixels must take the 17 values k / 16 in [0, 1], got 0.3")) {
+            try dequantize(Tensor([0.3]), levels: 17, generator: &generator)
         }
     }
 

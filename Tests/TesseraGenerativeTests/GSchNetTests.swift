@@ -73,5 +73,8 @@ import TesseraTensor
         #expect(throws: GenerativeError("GSchNet: atom type 5 is out of range 0..<3")) {
             try gschnet.nextTypeLogProbabilities(positions: Tensor([[0, 0]]), types: [5])
         }
+        #expect(throws: GenerativeError("GSchNet: atom type 3 is out of range 0..<3")) {
+            try gschnet.negativeLogLikelihood([PointSet(positions: [[0, 0], [1, 0]], types: [3, 0])])
+        }
     }
 }
