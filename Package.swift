@@ -39,6 +39,8 @@ let libraries: [Target] = [
     .target(name: "TesseraExplain", dependencies: ["TesseraTensor", "TesseraNN", "TesseraConfig", "TesseraTransformers", "TesseraGraph"]),
     // Self-supervised and multi-modal learning: contrastive, bootstrap and distillation losses, collapse monitors.
     .target(name: "TesseraSelfSupervised", dependencies: ["TesseraTensor", "TesseraNN", "TesseraData"]),
+    // Generative models with likelihoods: flows, VAEs, and the Fréchet-distance yardstick.
+    .target(name: "TesseraGenerative", dependencies: ["TesseraTensor", "TesseraNN", "TesseraData"]),
     // Fixture loading and tolerance checks shared by the test targets.
     .target(name: "TesseraTestSupport", dependencies: ["TesseraTensor"]),
     .target(
@@ -84,6 +86,7 @@ let tests: [Target] = [
     .testTarget(name: "TesseraODETests", dependencies: ["TesseraODE", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraExplainTests", dependencies: ["TesseraExplain", "TesseraTransformers", "TesseraGraph", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraSelfSupervisedTests", dependencies: ["TesseraSelfSupervised", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "TesseraGenerativeTests", dependencies: ["TesseraGenerative", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining", "TesseraCheckpoint", "TesseraConfig",
                                                          "TesseraDistributed", "TesseraReinforcement", "TesseraTensor"]),
 ]
@@ -106,6 +109,7 @@ let package = Package(
         .library(name: "TesseraODE", targets: ["TesseraODE"]),
         .library(name: "TesseraExplain", targets: ["TesseraExplain"]),
         .library(name: "TesseraSelfSupervised", targets: ["TesseraSelfSupervised"]),
+        .library(name: "TesseraGenerative", targets: ["TesseraGenerative"]),
         .library(name: "TesseraTraining", targets: ["TesseraTraining"]),
         .executable(name: "tessera", targets: ["TesseraCLI"]),
         .executable(name: "tessera-coordinator", targets: ["TesseraCoordinator"]),
