@@ -184,9 +184,15 @@ public struct StepTrainingSection: Decodable, RecipeValidatable {
     public var keepCheckpoints: Int
     /// Largest global gradient norm before clipping (0: no clipping). Transformers usually clip at 1 (the default).
     public var gradientClipNorm: Float
+    /// Cuts every global batch into this many shards, each differentiated on its own (an ODE
+    /// shard takes its own adaptive steps), their gradients added in shard order. A run in one
+    /// process and one with `--np` equal to it then agree bit for bit (every process takes one
+    /// shard); 1 (the default) gives each process its share of the batch, which agrees with one
+    /// process to float rounding only, and that rounding can grow over a long run.
+    public var batchShards: Int
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case steps, logEvery, evaluateEvery, checkpointEvery, keepCheckpoints, gradientClipNorm
+        case steps, logEvery, evaluateEvery, checkpointEvery, keepCheckpoints, gradientClipNorm, batchShards
     }
 
     public init(from decoder: Decoder) throws {
@@ -197,6 +203,7 @@ public struct StepTrainingSection: Decodable, RecipeValidatable {
         checkpointEvery = try container.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? 0
         keepCheckpoints = try container.decodeIfPresent(Int.self, forKey: .keepCheckpoints) ?? 3
         gradientClipNorm = try container.decodeIfPresent(Float.self, forKey: .gradientClipNorm) ?? 1
+        batchShards = try container.decodeIfPresent(Int.self, forKey: .batchShards) ?? 1
     }
 
     public func validate(_ check: RecipeValidator) throws {
@@ -206,5 +213,6 @@ public struct StepTrainingSection: Decodable, RecipeValidatable {
         try check.nonNegative("checkpointEvery", checkpointEvery)
         try check.positive("keepCheckpoints", keepCheckpoints)
         try check.nonNegative("gradientClipNorm", gradientClipNorm)
+        try check.positive("batchShards", batchShards)
     }
 }

@@ -41,6 +41,10 @@ public final class StepTrainer {
     public let optimizer: any Optimizer
     public let schedule: any LearningRateSchedule
     private let shard: BatchShard
+    /// The shards of every global batch this process differentiates, in order: its own
+    /// (`shard`), or with `training.batchShards` S > 1 all S in one process and one per process
+    /// with S processes.
+    private let localShards: [BatchShard]
     private var progressReporter: ProgressReporter
     private let checkpoints: CheckpointDirectory
     /// The trained parameters by name, listed once (the optimizer's, the gradient averaging's,
@@ -64,6 +68,7 @@ public final class StepTrainer {
         parameters = workload.trainableParameters
         optimizer = makeOptimizer(recipe.optimizer, parameters: parameters)
         schedule = makeSchedule(recipe.schedule, learningRate: recipe.optimizer.learningRate, totalSteps: recipe.training.steps)
+        localShards = try batchShards(recipe, workload: workload, process: shard)
         progressReporter = ProgressReporter(enabled: showProgress && shard.rank == 0)
         checkpoints = CheckpointDirectory(path: runDirectory.checkpointsURL.path, keepLast: recipe.training.keepCheckpoints)
     }
@@ -152,25 +157,29 @@ public final class StepTrainer {
                               interruptedBy: nil, checkpointPath: isLeader ? checkpointPath : nil)
     }
 
-    /// One optimisation step on this rank's shard of step `step`'s global batch. Returns the
-    /// shard's part of the global mean loss and its number of examples.
+    /// One optimisation step on this rank's shards of step `step`'s global batch. Returns the
+    /// shards' part of the global mean loss and their number of examples.
     private func trainingStep(_ step: Int) throws -> (loss: Double, examples: Int) {
-        if shard.rank > 0 {
-            // Dropout masks must differ between ranks (they cover different rows). Rank 0 keeps the
-            // checkpointed streams; rank r draws step s's masks from a stream of (seed, r, s), so a
-            // resumed run with the same processes continues exactly.
-            model.seedGenerators(from: RandomGenerator(seed: recipe.seed).derived(stream: RandomStreams.dropout)
-                .derived(stream: UInt64(shard.rank) << 40 | UInt64(step)))
-        }
         optimizer.learningRate = schedule.learningRate(atStep: step)
-        optimizer.zeroGradients()
-        let (loss, examples) = workload.trainingLoss(step: step, shard: shard)
-        try stopIfLossIsNotFinite(loss.item, step: step)
-        // Each rank differentiates its own part, so its backward pass sees the gradients one
-        // process would see for these rows (the ODE adjoint's error control depends on their
-        // size). averageGradients takes the mean over the W ranks; the gradient of the parts' sum,
-        // the global mean loss, is W times it (exactly, for W a power of two).
-        loss.backward()
+        var loss = 0.0, examples = 0
+        var summedGradients: [Tensor?] = []
+        for shard in localShards {
+            optimizer.zeroGradients()
+            let part = try differentiate(step: step, shard: shard)
+            loss += part.loss
+            examples += part.examples
+            // Shard by shard, as S processes would compute them, then added in shard order (the
+            // allreduce of two processes adds the same two numbers).
+            guard localShards.count > 1 else { continue }
+            let gradients = parameters.map(\.parameter.grad)
+            summedGradients = summedGradients.isEmpty ? gradients : zip(summedGradients, gradients).map { sum, gradient in
+                guard let sum, let gradient else { return sum ?? gradient }
+                return withoutGradients { sum + gradient }
+            }
+        }
+        if localShards.count > 1 {
+            for ((_, parameter), gradient) in zip(parameters, summedGradients) { parameter.grad = gradient }
+        }
         try collective?.averageGradients()
         try workload.collectiveFailure?.check()
         if shard.worldSize > 1 { scaleGradients(by: Float(shard.worldSize)) }
@@ -180,6 +189,25 @@ public final class StepTrainer {
         }
         optimizer.step()
         try workload.afterUpdate(step: step, totalSteps: recipe.training.steps)
+        return (loss, examples)
+    }
+
+    /// The loss of `shard` of step `step`'s batch, differentiated into the parameters' gradients.
+    private func differentiate(step: Int, shard: BatchShard) throws -> (loss: Double, examples: Int) {
+        if shard.rank > 0 {
+            // Dropout masks must differ between shards (they cover different rows). Shard 0 keeps
+            // the checkpointed streams; shard r draws step s's masks from a stream of (seed, r, s),
+            // so a resumed run with the same shards continues exactly.
+            model.seedGenerators(from: RandomGenerator(seed: recipe.seed).derived(stream: RandomStreams.dropout)
+                .derived(stream: UInt64(shard.rank) << 40 | UInt64(step)))
+        }
+        let (loss, examples) = workload.trainingLoss(step: step, shard: shard)
+        try stopIfLossIsNotFinite(loss.item, step: step)
+        // Each rank differentiates its own part, so its backward pass sees the gradients one
+        // process would see for these rows (the ODE adjoint's error control depends on their
+        // size). averageGradients takes the mean over the W ranks; the gradient of the parts' sum,
+        // the global mean loss, is W times it (exactly, for W a power of two).
+        loss.backward()
         return (Double(loss.item), examples)
     }
 
@@ -260,5 +288,23 @@ public final class StepTrainer {
         checkpoint.metadata["task"] = recipe.task
         checkpoint.metadata.merge(workload.metadata) { $1 }
         return try checkpoints.save(checkpoint, step: progress.step, isBest: isBest)
+    }
+}
+
+/// The shards `process` differentiates of every global batch under `recipe.training.batchShards`:
+/// its own share of the batch when that is 1; all of them in one process; one each when there
+/// are as many processes as shards. Other process counts, and tasks whose shards see each other's
+/// rows (batch statistics, gathered negatives), are refused, naming the key.
+func batchShards(_ recipe: any StepRecipe, workload: any StepWorkload, process: BatchShard) throws -> [BatchShard] {
+    let count = recipe.training.batchShards
+    guard count > 1 else { return [process] }
+    guard workload.shardsAreIndependent else {
+        throw TrainingError("\(recipe.name): training.batchShards is \(count), but a \(recipe.task) task's shards are not independent of each other (batch statistics or rows shared between processes); remove the key or set it to 1")
+    }
+    switch process.worldSize {
+    case 1: return (0..<count).map { BatchShard(rank: $0, worldSize: count) }
+    case count: return [process]
+    default:
+        throw TrainingError("\(recipe.name): training.batchShards is \(count), so it trains with 1 or \(count) processes, not \(process.worldSize); use --np 1, --np \(count), or --set training.batchShards=1")
     }
 }

@@ -40,6 +40,10 @@ protocol StepWorkload: AnyObject {
     /// Runs after step `step`'s optimizer update on every rank (an EMA teacher's update, a centre
     /// all-reduced over the processes); `totalSteps` for schedules.
     func afterUpdate(step: Int, totalSteps: Int) throws
+    /// Whether a shard's loss depends on its own rows only (no batch statistics, gathered rows or
+    /// other collectives inside forward and backward, no state the forward pass updates), so one
+    /// process may differentiate several shards one after another (``StepTrainingSection/batchShards``).
+    var shardsAreIndependent: Bool { get }
 }
 
 extension StepWorkload {
@@ -51,6 +55,7 @@ extension StepWorkload {
     var metadata: [String: String] { [:] }
     func writeArtifacts(to run: RunDirectory) throws {}
     var lastFailure: String? { nil }
+    var shardsAreIndependent: Bool { false }
 }
 
 /// The rows of every global batch that one of several processes trains on: rank r of W takes

@@ -29,15 +29,18 @@ enum RunComparisons {
         let other = try Checkpoint.read(from: actual.appendingPathComponent(path).path).entries
         #expect(reference.map(\.name) == other.map(\.name) && !reference.isEmpty, sourceLocation: sourceLocation)
         for (a, b) in zip(reference, other) {
-            #expect(a.bytes == b.bytes, "\(a.name) differs in \(path)", sourceLocation: sourceLocation)
+            let same = a.bytes == b.bytes
+            #expect(same, "\(a.name) differs in \(path)", sourceLocation: sourceLocation)
         }
     }
 
     /// Through the built executables: `tessera train RECIPE --np 1` and `--np 2` (a coordinator and a
     /// worker under mpirun) both succeed and log the same losses at steps 1…`steps`, each run with
-    /// `overrides` (`--set`) besides the step count, and the same last values of `sameMetrics`.
+    /// `overrides` (`--set`) besides the step count, and the same last values of `sameMetrics`
+    /// (and, given `sameCheckpoint`, the same bytes in that checkpoint).
     static func expectMpirunMatchesOneProcess(recipe yaml: String, named name: String, steps: Int, overrides: [String] = [],
                                               relativeTolerance: Double = 1e-4, sameMetrics: [String] = [],
+                                              sameCheckpoint: String? = nil,
                                               sourceLocation: SourceLocation = #_sourceLocation) throws {
         let workspace = CommandLineTool.temporaryDirectory("\(name)-mpi")
         defer { try? FileManager.default.removeItem(at: workspace) }
@@ -56,6 +59,9 @@ enum RunComparisons {
         for key in sameMetrics {
             #expect(alone[key] != nil && together[key] == alone[key], "\(name) \(key): np 2 \(together[key] ?? .nan), np 1 \(alone[key] ?? .nan)",
                     sourceLocation: sourceLocation)
+        }
+        if let sameCheckpoint {
+            try expectSameCheckpoint(sameCheckpoint, in: directories[0], directories[1], sourceLocation: sourceLocation)
         }
     }
 

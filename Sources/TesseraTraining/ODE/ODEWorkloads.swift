@@ -66,9 +66,10 @@ func odeSupervisedData(_ section: ODEDataSection, seed: UInt64) throws -> Datase
 }
 
 /// The solver's sum over the processes that share every training batch: dopri5's error norms
-/// become the whole batch's, so each process takes the steps one process would. `nil` alone.
-func odeProcessSum(_ collective: (any TrainingCollective)?) -> ODEProcessSum? {
-    guard let collective, collective.worldSize > 1 else { return nil }
+/// become the whole batch's, so each process takes the steps one process would. `nil` alone, and
+/// with `training.batchShards` (every shard then takes its own steps, in one process or several).
+func odeProcessSum(_ collective: (any TrainingCollective)?, recipe: ODERecipe) -> ODEProcessSum? {
+    guard let collective, collective.worldSize > 1, recipe.training.batchShards == 1 else { return nil }
     return ODEProcessSum { partials in try collective.sum(partials) }
 }
 
@@ -76,10 +77,12 @@ func odeProcessSum(_ collective: (any TrainingCollective)?) -> ODEProcessSum? {
 /// ``ODENetwork``. Each step trains on `data.batchSize` training examples drawn by
 /// ``stepBatch(seed:step:batchSize:count:)``; with several processes each solves its
 /// ``BatchShard`` of them, its solver's step controller measuring the error over the whole batch
-/// (``odeProcessSum(_:)``), and divides its summed loss by the global batch size.
+/// (``odeProcessSum(_:recipe:)``), and divides its summed loss by the global batch size. With
+/// `training.batchShards` each shard is solved on its own, in one process as with several.
 ///
-/// Reports NFE: `train_nfe`, the forward solve of the last training step, `train_adjoint_nfe`,
-/// its backward solve (adjoint gradients only), and `test_nfe`, the solve of the whole test set.
+/// Reports NFE: `train_nfe`, the forward solve of the last training step (its first shard's),
+/// `train_adjoint_nfe`, its backward solve (adjoint gradients only), and `test_nfe`, the solve of
+/// the whole test set.
 /// All are functions of the parameters and the batch (dopri5 picks its first step afresh from the
 /// state in every solve), so they, like the losses, come out the same in a resumed run, and the
 /// training ones the same on every process.
@@ -96,10 +99,11 @@ final class ODESupervisedWorkload: StepWorkload {
     private var lastTrainingNFE = 0
     private var lastTrainingAdjoint: ODEAdjointStatistics?
     private(set) var lastFailure: String?
+    var shardsAreIndependent: Bool { true }
 
     init(_ recipe: ODERecipe, collective: (any TrainingCollective)?, generator: inout RandomGenerator) throws {
         self.recipe = recipe
-        processSum = odeProcessSum(collective)
+        processSum = odeProcessSum(collective, recipe: recipe)
         let split = try odeSupervisedData(recipe.data, seed: recipe.seed)
         (train, test) = (split.train, split.test)
         isRegression = recipe.data.source == .reflection
@@ -115,9 +119,13 @@ final class ODESupervisedWorkload: StepWorkload {
         network.block.sumOverProcesses = processSum
         defer { network.block.sumOverProcesses = nil }
         let outputs = network(train.inputs.indexSelect(alongAxis: 0, indices: index))
-        lastTrainingNFE = network.block.lastFunctionEvaluations
-        lastTrainingAdjoint = network.block.lastAdjointStatistics
-        lastFailure = network.block.lastError.map { "the ODE solve failed: \($0)" }
+        // The first shard's solves are the ones reported: rank 0 has them whatever the processes.
+        if shard.rank == 0 {
+            lastTrainingNFE = network.block.lastFunctionEvaluations
+            lastTrainingAdjoint = network.block.lastAdjointStatistics
+            lastFailure = nil
+        }
+        if let error = network.block.lastError { lastFailure = "the ODE solve failed: \(error)" }
         return (summedLoss(outputs, train.labels.indexSelect(alongAxis: 0, indices: index)) / Float(batch.count), index.count)
     }
 
@@ -175,10 +183,11 @@ final class ODEFlowWorkload: StepWorkload {
     private var lastTrainingNFE = 0
     private var lastTrainingAdjoint: ODEAdjointStatistics?
     private(set) var lastFailure: String?
+    var shardsAreIndependent: Bool { true }
 
     init(_ recipe: ODERecipe, collective: (any TrainingCollective)?, generator: inout RandomGenerator) throws {
         self.recipe = recipe
-        processSum = odeProcessSum(collective)
+        processSum = odeProcessSum(collective, recipe: recipe)
         let split = try odeSupervisedData(recipe.data, seed: recipe.seed)
         (train, test) = (split.train.inputs, split.test.inputs)
         var config = FFJORDConfig(features: 2)
@@ -196,7 +205,7 @@ final class ODEFlowWorkload: StepWorkload {
         let index = Tensor(batch[shard.rows(of: batch.count)].map(Float.init))
         let points = train.indexSelect(alongAxis: 0, indices: index)
         let logLikelihood: Tensor
-        lastFailure = nil
+        if shard.rank == 0 { lastFailure = nil }
         // As in ODESupervisedWorkload: the training solves agree their steps over the processes.
         flow.sumOverProcesses = processSum
         defer { flow.sumOverProcesses = nil }
@@ -204,8 +213,10 @@ final class ODEFlowWorkload: StepWorkload {
             lastFailure = "the flow's ODE solve failed: \(error)"
             logLikelihood = Tensor.full([points.shape[0]], .nan)
         }
-        lastTrainingNFE = flow.lastFunctionEvaluations
-        lastTrainingAdjoint = flow.lastAdjointStatistics
+        if shard.rank == 0 {
+            lastTrainingNFE = flow.lastFunctionEvaluations
+            lastTrainingAdjoint = flow.lastAdjointStatistics
+        }
         return (-logLikelihood.sum() / Float(batch.count), index.count)
     }
 
