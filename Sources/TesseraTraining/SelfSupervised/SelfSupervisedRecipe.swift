@@ -8,8 +8,10 @@ import TesseraNN
 /// neighbours, k-means (NMI, ARI) and the representation's effective rank. `method.kind:
 /// supervised` trains the same encoder with a linear head on those labels alone, the baseline the
 /// pretrained encoders must beat. `method.kind: clip` trains an image and a text encoder on the
-/// generated captioned shapes instead (`captions`, `textEncoder`), judged by zero-shot
-/// classification and retrieval.
+/// generated captioned shapes instead (`captions`, `textEncoder`; `encoder` is the image encoder),
+/// judged by zero-shot classification and retrieval; it reads `data.batchSize` and
+/// `data.testFraction`, and neither `views` (a crop or flip would falsify the caption) nor
+/// `data.labelFraction`.
 ///
 /// ```yaml
 /// task: selfsupervised
@@ -20,6 +22,18 @@ import TesseraNN
 /// optimizer: {kind: lars, learningRate: 1.0, weightDecay: 0.000001}
 /// schedule: {kind: cosine, warmupSteps: 50}
 /// training: {steps: 1000, evaluateEvery: 250}
+/// ```
+///
+/// ```yaml
+/// task: selfsupervised
+/// name: clip-shapes
+/// method: {kind: clip, temperature: 0.07, projectionSize: 64}
+/// encoder: {kind: cnn, channels: [32, 64], representationSize: 128}
+/// textEncoder: {layerCount: 1, headCount: 2, modelDimensions: 64}
+/// captions: {count: 4096, canvasSize: 16, template: "a {size} {color} {shape} at the {position}"}
+/// data: {batchSize: 128, testFraction: 0.2}
+/// optimizer: {kind: adam, learningRate: 0.001}
+/// training: {steps: 1500, evaluateEvery: 250}
 /// ```
 public struct SelfSupervisedRecipe: StepRecipe, Decodable, RecipeValidatable {
     /// Always `selfsupervised`.

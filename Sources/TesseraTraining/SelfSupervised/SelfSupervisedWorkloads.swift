@@ -23,9 +23,7 @@ struct RepresentationSetting {
         views = try TwoViewPipeline(settings, seed: recipe.seed)
     }
 
-    /// The training images of step `step`'s global batch that this shard takes, by index into a
-    /// pool of `pool` images: a pure function of the seed and the step, so processes and resumed
-    /// runs agree. Also the global batch's size.
+    /// The training images of step `step`'s global batch that this shard takes (``stepShardIndices(_:step:shard:pool:)``).
     func shardIndices(step: Int, shard: BatchShard, pool: Int) -> (mine: [Int], globalCount: Int) {
         stepShardIndices(recipe, step: step, shard: shard, pool: pool)
     }
