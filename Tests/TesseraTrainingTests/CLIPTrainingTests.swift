@@ -28,16 +28,20 @@ import TesseraTraining
     /// Each step's loss with two ranks equals one process's, and the ranks end with the same
     /// parameters (the logit scale too). Without the gathered embeddings a rank would contrast its
     /// 8 pairs alone, among 8 candidates instead of 16, and its loss would be another.
-    @Test func twoRanksMatchOneProcess() throws {
-        let local = try SelfSupervisedTrainingTests.train(yaml: Self.tiny, processes: 1)
+    /// A batch of 15 splits into shards of 7 and 8: each rank's pairs are still matched with their
+    /// own rows of the gathered embeddings.
+    @Test(arguments: [16, 15])
+    func twoRanksMatchOneProcess(batchSize: Int) throws {
+        let overrides = ["data.batchSize=\(batchSize)"]
+        let local = try SelfSupervisedTrainingTests.train(yaml: Self.tiny, processes: 1, overrides: overrides)
         defer { RankOutcome.remove(local) }
-        let ranks = try SelfSupervisedTrainingTests.train(yaml: Self.tiny, processes: 2)
+        let ranks = try SelfSupervisedTrainingTests.train(yaml: Self.tiny, processes: 2, overrides: overrides)
         defer { RankOutcome.remove(ranks) }
         #expect(local[0].parameters["logitScale"] != nil)
         for (name, _) in local[0].parameters {
             #expect(ranks[1].parameters[name] == ranks[0].parameters[name], "\(name) differs between the ranks")
         }
-        try RunComparisons.expectSameLosses(local[0].directory, ranks[0].directory, steps: 4, "clip, 2 ranks against one process",
+        try RunComparisons.expectSameLosses(local[0].directory, ranks[0].directory, steps: 4, "clip, batch \(batchSize), 2 ranks against one process",
                                             relativeTolerance: 1e-5)
     }
 
