@@ -11,6 +11,10 @@ PyTorch (float64, stored as float32):
             .student0..3 [3, 8], .center [1, 8], .temperatures [student, teacher], .loss (the mean
             over the pairs of different crops), .grad_student0..3, and .new_center after one update
             with momentum .center_momentum from the teacher outputs.
+  clip.*    CLIP's symmetric loss (Radford et al. 2021, Fig. 3): images, texts [5, 4] (the two
+            modalities' projections, normalised inside), log_scale [1] (log 1/τ); .loss (the mean
+            of the image→text and text→image cross entropies), .grad_images, .grad_texts,
+            .grad_log_scale.
   rank.*    .embeddings [20, 6] of rank about 3; .effective_rank (Roy & Vetterli 2007: exp of the entropy
             of the normalised singular values of the centred matrix) and .std (per-dimension standard
             deviation of the l2-normalised rows, population form).
@@ -47,6 +51,12 @@ def dino(students, teachers, center, student_temperature, teacher_temperature):
             total = total + (-target * F.log_softmax(student / student_temperature, dim=1)).sum(dim=1).mean()
             pairs += 1
     return total / pairs
+
+
+def clip(images, texts, log_scale):
+    logits = log_scale.exp() * F.normalize(images, dim=1) @ F.normalize(texts, dim=1).T
+    labels = torch.arange(images.shape[0])
+    return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
 
 
 def main():
@@ -97,6 +107,13 @@ def main():
     out.add("rank.embeddings", embeddings)
     out.add("rank.effective_rank", torch.exp(-(p * torch.log(p)).sum()).reshape(1))
     out.add("rank.std", F.normalize(embeddings, dim=1).std(dim=0, unbiased=False))
+    images, texts = randn(5, 4).requires_grad_(), randn(5, 4).requires_grad_()
+    log_scale = torch.tensor([np.log(1 / 0.2)], dtype=torch.float64, requires_grad=True)
+    loss = clip(images, texts, log_scale)
+    loss.backward()
+    for key, value in [("images", images), ("texts", texts), ("log_scale", log_scale), ("loss", loss.reshape(1)),
+                       ("grad_images", images.grad), ("grad_texts", texts.grad), ("grad_log_scale", log_scale.grad)]:
+        out.add(f"clip.{key}", value)
     out.write()
 
 

@@ -41,16 +41,18 @@ struct SelfSupervisedData {
     }
 }
 
-/// The encoder a recipe names, from 1×8×8 digits to `representationSize` features: an MLP on the
-/// flattened image, or blocks of (3×3 convolution, ReLU, 2×2 max pool) then a linear layer and a
-/// ReLU.
-func makeEncoder(_ section: EncoderSection, generator: inout RandomGenerator) -> any Layer {
+/// The encoder a recipe names, from images of `inputChannels × side × side` (the 1×8×8 digits by
+/// default) to `representationSize` features: an MLP on the flattened image, or blocks of (3×3
+/// convolution, ReLU, 2×2 max pool) then a linear layer and a ReLU.
+func makeEncoder(_ section: EncoderSection, inputChannels: Int = 1, side inputSide: Int = 8,
+                 generator: inout RandomGenerator) -> any Layer {
     switch section.kind {
     case .mlp:
-        return Sequential(Flatten(), MLP(sizes: [64] + section.hiddenSizes + [section.representationSize], generator: &generator))
+        return Sequential(Flatten(), MLP(sizes: [inputChannels * inputSide * inputSide] + section.hiddenSizes + [section.representationSize],
+                                         generator: &generator))
     case .cnn:
         var layers: [any Layer] = []
-        var (channels, side) = (1, 8)
+        var (channels, side) = (inputChannels, inputSide)
         for width in section.channels {
             layers += [Conv2d(channels, width, kernelSize: 3, padding: 1, generator: &generator), ReLU(), MaxPool2d(kernelSize: 2)]
             (channels, side) = (width, side / 2)

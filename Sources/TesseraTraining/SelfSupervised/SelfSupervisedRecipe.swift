@@ -1,4 +1,5 @@
 import TesseraConfig
+import TesseraData
 import TesseraNN
 
 /// A self-supervised recipe (`task: selfsupervised`): an encoder pretrained on the unlabelled
@@ -6,7 +7,11 @@ import TesseraNN
 /// representation with only `data.labelFraction` of the labels: a linear probe, k-nearest
 /// neighbours, k-means (NMI, ARI) and the representation's effective rank. `method.kind:
 /// supervised` trains the same encoder with a linear head on those labels alone, the baseline the
-/// pretrained encoders must beat.
+/// pretrained encoders must beat. `method.kind: clip` trains an image and a text encoder on the
+/// generated captioned shapes instead (`captions`, `textEncoder`; `encoder` is the image encoder),
+/// judged by zero-shot classification and retrieval; it reads `data.batchSize` and
+/// `data.testFraction`, and neither `views` (a crop or flip would falsify the caption) nor
+/// `data.labelFraction`.
 ///
 /// ```yaml
 /// task: selfsupervised
@@ -17,6 +22,18 @@ import TesseraNN
 /// optimizer: {kind: lars, learningRate: 1.0, weightDecay: 0.000001}
 /// schedule: {kind: cosine, warmupSteps: 50}
 /// training: {steps: 1000, evaluateEvery: 250}
+/// ```
+///
+/// ```yaml
+/// task: selfsupervised
+/// name: clip-shapes
+/// method: {kind: clip, temperature: 0.07, projectionSize: 64}
+/// encoder: {kind: cnn, channels: [32, 64], representationSize: 128}
+/// textEncoder: {layerCount: 1, headCount: 2, modelDimensions: 64}
+/// captions: {count: 4096, canvasSize: 16, template: "a {size} {color} {shape} at the {position}"}
+/// data: {batchSize: 128, testFraction: 0.2}
+/// optimizer: {kind: adam, learningRate: 0.001}
+/// training: {steps: 1500, evaluateEvery: 250}
 /// ```
 public struct SelfSupervisedRecipe: StepRecipe, Decodable, RecipeValidatable {
     /// Always `selfsupervised`.
@@ -30,12 +47,16 @@ public struct SelfSupervisedRecipe: StepRecipe, Decodable, RecipeValidatable {
     public var optimizer: OptimizerSection
     public var schedule: ScheduleSection
     public var training: StepTrainingSection
-    /// With several processes each takes its share of every batch; SimCLR's negatives are gathered
-    /// from all of them and batch norm uses the global batch's statistics.
+    /// With several processes each takes its share of every batch; SimCLR's and CLIP's negatives
+    /// are gathered from all of them and batch norm uses the global batch's statistics.
     public var distributed: DistributedSection
+    /// CLIP: the generated image–caption pairs (the other methods train on the digits).
+    public var captions: CaptionsSection
+    /// CLIP: the transformer that encodes the captions.
+    public var textEncoder: TextEncoderSection
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case task, name, seed, method, encoder, data, views, optimizer, schedule, training, distributed
+        case task, name, seed, method, encoder, data, views, optimizer, schedule, training, distributed, captions, textEncoder
     }
 
     public init(from decoder: Decoder) throws {
@@ -51,6 +72,8 @@ public struct SelfSupervisedRecipe: StepRecipe, Decodable, RecipeValidatable {
         schedule = try container.decodeIfPresent(ScheduleSection.self, forKey: .schedule) ?? ScheduleSection()
         training = try container.decode(StepTrainingSection.self, forKey: .training)
         distributed = try container.decodeIfPresent(DistributedSection.self, forKey: .distributed) ?? DistributedSection()
+        captions = try container.decodeIfPresent(CaptionsSection.self, forKey: .captions) ?? CaptionsSection()
+        textEncoder = try container.decodeIfPresent(TextEncoderSection.self, forKey: .textEncoder) ?? TextEncoderSection()
     }
 
     public func validate(_ check: RecipeValidator) throws {
@@ -63,14 +86,15 @@ public struct SelfSupervisedRecipe: StepRecipe, Decodable, RecipeValidatable {
 
 /// Which method pretrains the encoder, and its settings.
 public struct MethodSection: Decodable, RecipeValidatable {
-    public enum Kind: String, Decodable, CaseIterable { case simclr, byol, dino, supervised }
+    public enum Kind: String, Decodable, CaseIterable { case simclr, byol, dino, supervised, clip }
 
     public var kind: Kind
-    /// SimCLR's NT-Xent temperature τ (0.5 in the paper's CIFAR-10 runs).
+    /// SimCLR's NT-Xent temperature τ (0.5 in the paper's CIFAR-10 runs); CLIP's starting τ, then
+    /// learned (0.07 in the paper, the default for `clip`; at least 0.01, the logit scale's cap of 100).
     public var temperature: Float
     /// Hidden width of the projection head (and of BYOL's predictor, DINO's head MLP).
     public var hiddenSize: Int
-    /// Where the loss is taken: SimCLR's and BYOL's projection size.
+    /// Where the loss is taken: SimCLR's and BYOL's projection size, CLIP's shared embedding space.
     public var projectionSize: Int
     /// BYOL and DINO: the EMA decay the target or teacher starts from, rising to 1 by a cosine.
     public var baseTargetDecay: Float
@@ -97,7 +121,7 @@ public struct MethodSection: Decodable, RecipeValidatable {
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         kind = try container.decode(Kind.self, forKey: .kind)
-        temperature = try container.decodeIfPresent(Float.self, forKey: .temperature) ?? 0.5
+        temperature = try container.decodeIfPresent(Float.self, forKey: .temperature) ?? (kind == .clip ? 0.07 : 0.5)
         hiddenSize = try container.decodeIfPresent(Int.self, forKey: .hiddenSize) ?? 256
         projectionSize = try container.decodeIfPresent(Int.self, forKey: .projectionSize) ?? 64
         baseTargetDecay = try container.decodeIfPresent(Float.self, forKey: .baseTargetDecay) ?? 0.99
@@ -118,6 +142,8 @@ public struct MethodSection: Decodable, RecipeValidatable {
                              ("teacherTemperature", teacherTemperature), ("warmupTeacherTemperature", warmupTeacherTemperature)] {
             try check.that(value > 0 && value.isFinite, key, "must be positive, found \(value)")
         }
+        try check.that(kind != .clip || temperature >= 0.01, "temperature",
+                       "must be at least 0.01 for clip (the logit scale 1/τ is capped at 100), found \(temperature)")
         try check.positive("hiddenSize", hiddenSize)
         try check.positive("projectionSize", projectionSize)
         try check.positive("outputDimensions", outputDimensions)
@@ -244,5 +270,80 @@ public struct ViewSection: Decodable, RecipeValidatable {
         try check.that(noise >= 0, "noise", "must not be negative, found \(noise)")
         try check.range("cutoutSize", cutoutSize, 0...8)
         try check.range("flipProbability", flipProbability, 0...1)
+    }
+}
+
+/// CLIP's generated image–caption pairs (`CaptionedShapes`): coloured shapes of two sizes in four
+/// quadrants, each captioned from `template`. The first `1 − data.testFraction` of them train, the
+/// rest are the held-out pairs of zero-shot classification and retrieval.
+public struct CaptionsSection: Decodable, RecipeValidatable {
+    /// Pairs generated (train and test together).
+    public var count: Int
+    /// Image side in pixels (at least 12, so a large shape fits in a quadrant).
+    public var canvasSize: Int
+    /// The caption of every image, from the fixed vocabulary with the placeholders `{size}`,
+    /// `{color}`, `{shape}` and `{position}`; zero-shot classification reads the colour and shape,
+    /// so both must appear.
+    public var template: String
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case count, canvasSize, template }
+
+    public init() {
+        count = 4096
+        canvasSize = 16
+        template = CaptionedShapes.defaultTemplate
+    }
+
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        count = try container.decodeIfPresent(Int.self, forKey: .count) ?? count
+        canvasSize = try container.decodeIfPresent(Int.self, forKey: .canvasSize) ?? canvasSize
+        template = try container.decodeIfPresent(String.self, forKey: .template) ?? template
+    }
+
+    public func validate(_ check: RecipeValidator) throws {
+        try check.range("count", count, 16...1_000_000)
+        try check.range("canvasSize", canvasSize, 12...64)
+        try check.that(template.contains("{color}") && template.contains("{shape}"), "template",
+                       "must name the {color} and the {shape} (zero-shot classification reads them), found \"\(template)\"")
+        do {
+            try CaptionedShapes.validate(template: template)
+        } catch {
+            throw check.error("template", "\(error)")
+        }
+    }
+}
+
+/// CLIP's text encoder: token embeddings and learned positions, `layerCount` pre-LN transformer
+/// layers, the mean over the caption's positions (every caption of a template has as many words, so
+/// nothing is padded). With `layerCount: 0` it is the mean of the (position-shifted) word embeddings.
+public struct TextEncoderSection: Decodable, RecipeValidatable {
+    public var layerCount: Int
+    public var headCount: Int
+    /// Width of the embeddings and the residual stream: the text representation's size.
+    public var modelDimensions: Int
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case layerCount, headCount, modelDimensions }
+
+    public init() {
+        layerCount = 1
+        headCount = 2
+        modelDimensions = 64
+    }
+
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        layerCount = try container.decodeIfPresent(Int.self, forKey: .layerCount) ?? layerCount
+        headCount = try container.decodeIfPresent(Int.self, forKey: .headCount) ?? headCount
+        modelDimensions = try container.decodeIfPresent(Int.self, forKey: .modelDimensions) ?? modelDimensions
+    }
+
+    public func validate(_ check: RecipeValidator) throws {
+        try check.range("layerCount", layerCount, 0...12)
+        try check.positive("headCount", headCount)
+        try check.that(modelDimensions > 0 && modelDimensions % headCount == 0, "modelDimensions",
+                       "must be a positive multiple of headCount (\(headCount)), found \(modelDimensions)")
     }
 }

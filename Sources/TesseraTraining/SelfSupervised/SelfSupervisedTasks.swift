@@ -39,15 +39,16 @@ extension StepTrainer {
         }
         try self.init(recipe: recipe as any StepRecipe, recipeYAML: recipeYAML, runDirectory: runDirectory, collective: collective,
                       showProgress: showProgress) { generator in
-            let workload: any StepWorkload & RepresentationWorkload
+            let workload: any StepWorkload
             switch recipe.method.kind {
             case .simclr: workload = try SimCLRWorkload(recipe, collective: collective, generator: &generator)
             case .supervised: workload = try SupervisedBaselineWorkload(recipe, collective: collective, generator: &generator)
             case .byol: workload = try BYOLWorkload(recipe, collective: collective, generator: &generator)
             case .dino: workload = try DINOWorkload(recipe, collective: collective, generator: &generator)
+            case .clip: workload = try CLIPWorkload(recipe, collective: collective, generator: &generator)
             }
-            if let collective, worldSize > 1, recipe.distributed.syncBatchNorm {
-                collective.synchronizeBatchNorms(in: workload.model, failure: workload.setting.failure)
+            if let collective, worldSize > 1, recipe.distributed.syncBatchNorm, let failure = workload.collectiveFailure {
+                collective.synchronizeBatchNorms(in: workload.model, failure: failure)
             }
             return workload
         }

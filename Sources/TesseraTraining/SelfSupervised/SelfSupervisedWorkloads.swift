@@ -23,12 +23,9 @@ struct RepresentationSetting {
         views = try TwoViewPipeline(settings, seed: recipe.seed)
     }
 
-    /// The training images of step `step`'s global batch that this shard takes, by index into a
-    /// pool of `pool` images: a pure function of the seed and the step, so processes and resumed
-    /// runs agree. Also the global batch's size.
+    /// The training images of step `step`'s global batch that this shard takes (``stepShardIndices(_:step:shard:pool:)``).
     func shardIndices(step: Int, shard: BatchShard, pool: Int) -> (mine: [Int], globalCount: Int) {
-        let indices = stepBatch(seed: recipe.seed, step: step, batchSize: recipe.data.batchSize, count: pool)
-        return (Array(indices[shard.rows(of: indices.count)]), indices.count)
+        stepShardIndices(recipe, step: step, shard: shard, pool: pool)
     }
 
     /// The downstream metrics of `encoder`'s representation, with `model` in evaluation mode.
@@ -41,6 +38,14 @@ struct RepresentationSetting {
             return ["evaluation_failed": 1]
         }
     }
+}
+
+/// The examples of step `step`'s global batch that `shard` takes, by index into a pool of `pool`
+/// (a pure function of the seed and the step, so processes and resumed runs agree), and the global
+/// batch's size.
+func stepShardIndices(_ recipe: SelfSupervisedRecipe, step: Int, shard: BatchShard, pool: Int) -> (mine: [Int], globalCount: Int) {
+    let indices = stepBatch(seed: recipe.seed, step: step, batchSize: recipe.data.batchSize, count: pool)
+    return (Array(indices[shard.rows(of: indices.count)]), indices.count)
 }
 
 // MARK: - SimCLR
