@@ -143,9 +143,14 @@ public enum CommunicatorError: Error, Equatable, CustomStringConvertible {
     /// A call that can never succeed (rank out of range, tag too large, wrong buffer size) or an
     /// API used in the wrong order.
     case invalidArgument(String)
+    /// Another rank of an in-process group stopped with this error, so this rank's collectives
+    /// and receives can never complete (`LocalCommunicator.abandonGroup(because:)`).
+    case abandoned(String)
 
     public var description: String {
         switch self {
+        case let .abandoned(reason):
+            return "another rank stopped: \(reason)"
         case let .timeout(operation, waited, missing):
             let who = missing.map { $0.isEmpty ? "every rank has arrived and answers" : "missing or unresponsive ranks \($0)" }
                 ?? "missing ranks unknown on this rank (rank 0 reports them)"

@@ -34,6 +34,12 @@ public final class LocalCommunicator: Communicator {
         return (0..<size).map { LocalCommunicator(rank: $0, hub: hub) }
     }
 
+    /// Makes every rank of this group that waits, or will wait, for a collective or a message
+    /// throw `CommunicatorError.abandoned(reason)`: called when this rank stops with an error.
+    public func abandonGroup(because reason: String) {
+        hub.abandon(because: reason)
+    }
+
     // MARK: Collectives
 
     public func ibarrier() throws -> CommunicationRequest {

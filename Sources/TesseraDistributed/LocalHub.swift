@@ -13,6 +13,8 @@ final class LocalHub: @unchecked Sendable {
     private var collectives: [Int: Collective] = [:]
     /// Messages waiting for their receiver, per destination rank, in arrival order.
     private var mailboxes: [[ReceivedMessage]]
+    /// Set when a rank gave up (``abandon(because:)``): every wait then throws it.
+    private var abandonment: CommunicatorError?
 
     /// Turns the contributions (indexed by rank) into the results (indexed by rank).
     typealias Combine = ([Any]) throws -> [Any]
@@ -33,6 +35,15 @@ final class LocalHub: @unchecked Sendable {
     init(size: Int) {
         self.size = size
         mailboxes = Array(repeating: [], count: size)
+    }
+
+    /// Wakes every waiting rank with `.abandoned(reason)`, now and in every later wait: a rank that
+    /// stops with an error must not leave the others waiting for it until their timeout.
+    func abandon(because reason: String) {
+        condition.lock()
+        abandonment = abandonment ?? .abandoned(reason)
+        condition.broadcast()
+        condition.unlock()
     }
 
     // MARK: Collectives
@@ -75,6 +86,7 @@ final class LocalHub: @unchecked Sendable {
                 throw CommunicatorError.invalidArgument("\(operation): collective #\(sequence) was already completed")
             }
             if let failure = collective.failure { throw failure }
+            if let abandonment, collective.results == nil { throw abandonment }
             if let results = collective.results {
                 collective.taken += 1
                 if collective.taken == size { collectives[sequence] = nil }
@@ -113,6 +125,7 @@ final class LocalHub: @unchecked Sendable {
             }) {
                 return mailboxes[rank].remove(at: index)
             }
+            if let abandonment { throw abandonment }
             guard let waitSeconds else { return nil }
             if Date() >= deadline {
                 throw CommunicatorError.timeout(operation: operation, waitedSeconds: max(waitSeconds, monotonicSeconds() - start),

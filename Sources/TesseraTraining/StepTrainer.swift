@@ -292,19 +292,19 @@ public final class StepTrainer {
 }
 
 /// The shards `process` differentiates of every global batch under `recipe.training.batchShards`:
-/// its own share of the batch when that is 1; all of them in one process; one each when there
-/// are as many processes as shards. Other process counts, and tasks whose shards see each other's
-/// rows (batch statistics, gathered negatives), are refused, naming the key.
+/// its own share of the batch when that is 1, and one each when there are as many processes as
+/// shards. One process takes all of them in turn when they are independent of each other; a task
+/// whose shards meet inside the step (batch statistics, gathered rows) trains them as ranks on
+/// threads instead (``InProcessRanks``) or, without that, is refused. Other process counts are
+/// refused, naming the key.
 func batchShards(_ recipe: any StepRecipe, workload: any StepWorkload, process: BatchShard) throws -> [BatchShard] {
     let count = recipe.training.batchShards
-    guard count > 1 else { return [process] }
-    guard workload.shardsAreIndependent else {
-        throw TrainingError("\(recipe.name): training.batchShards is \(count), but a \(recipe.task) task's shards are not independent of each other (batch statistics or rows shared between processes); remove the key or set it to 1")
-    }
-    switch process.worldSize {
-    case 1: return (0..<count).map { BatchShard(rank: $0, worldSize: count) }
-    case count: return [process]
-    default:
+    guard count > 1, process.worldSize != count else { return [process] }
+    guard process.worldSize == 1 else {
         throw TrainingError("\(recipe.name): training.batchShards is \(count), so it trains with 1 or \(count) processes, not \(process.worldSize); use --np 1, --np \(count), or --set training.batchShards=1")
     }
+    guard workload.shardsAreIndependent else {
+        throw TrainingError("\(recipe.name): training.batchShards is \(count), but a \(recipe.task) task's shards are not independent of each other (batch statistics or rows shared between processes), so one process cannot take them in turn; use --np \(count) or set it to 1")
+    }
+    return (0..<count).map { BatchShard(rank: $0, worldSize: count) }
 }

@@ -148,4 +148,32 @@ import TesseraTensor
             #expect(elapsed >= deadline && elapsed < deadline + 0.5, "rank \(rank) gave up after \(elapsed) s")
         }
     }
+
+    /// A rank that gives up abandons the group: the ranks waiting in a collective or for a
+    /// message throw `.abandoned` with its reason long before their 10 s timeout, and so does a
+    /// collective started afterwards.
+    @Test func anAbandonedGroupReleasesEveryWaitingRank() {
+        let outcomes = outcomesOfRanks(3) { communicator -> String in
+            switch communicator.rank {
+            case 0:
+                Thread.sleep(forTimeInterval: 0.2)
+                communicator.abandonGroup(because: "rank 0 could not read its checkpoint")
+                return "abandoned"
+            case 1:
+                var values: [Float] = [1]
+                do { try communicator.allreduce(&values) } catch CommunicatorError.abandoned(let reason) { return reason }
+                return "allreduce completed"
+            default:
+                do { _ = try communicator.receive(from: 0, tag: 7) } catch CommunicatorError.abandoned(let reason) {
+                    var values: [Float] = [1]
+                    do { try communicator.allreduce(&values) } catch CommunicatorError.abandoned { return reason }
+                    return "a later allreduce completed"
+                }
+                return "receive completed"
+            }
+        }
+        for rank in 1..<3 {
+            #expect((try? outcomes[rank].get()) == "rank 0 could not read its checkpoint", "rank \(rank): \(outcomes[rank])")
+        }
+    }
 }

@@ -223,8 +223,8 @@ import TesseraTraining
         }
         let workspace = CommandLineTool.temporaryDirectory("shards-bn")
         defer { try? FileManager.default.removeItem(at: workspace) }
-        // The self-supervised workloads gather every process's projections into each loss.
-        let result = try CommandLineTool.run(["train", "configs/ssl-simclr-digits.yaml", "--set", "training.batchShards=2",
+        // The transformer workloads do not say their shards are independent.
+        let result = try CommandLineTool.run(["train", "configs/transformer-classify.yaml", "--set", "training.batchShards=2",
                                               "--run-dir", workspace.appendingPathComponent("run").path, "--quiet"])
         #expect(result.status != 0, "expected a refusal, got: \(result.output)")
         for part in ["training.batchShards is 2", "not independent"] {

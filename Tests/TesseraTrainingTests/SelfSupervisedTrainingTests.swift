@@ -67,6 +67,35 @@ import TesseraTraining
                                                          relativeTolerance: 1e-5)
     }
 
+    /// With `training.batchShards: 2` and Adam (which amplifies last-bit differences, see `tiny`):
+    /// `tessera train --np 1` runs two ranks on threads of its process and `--np 2` two processes
+    /// under mpirun, and both log the same losses and write the same checkpoint bytes, the
+    /// negatives gathered, batch norm synchronised and DINO's centre all-reduced either way.
+    @Test(arguments: ["simclr", "byol", "dino"])
+    func batchShardsTrainOneProcessBitForBitLikeTwo(method: String) throws {
+        try RunComparisons.expectMpirunMatchesOneProcess(
+            recipe: Self.tiny(method), named: "tiny-\(method)-shards", steps: 8,
+            overrides: ["training.batchShards=2", "optimizer.kind=adam", "optimizer.learningRate=0.003", "optimizer.momentum=0"],
+            relativeTolerance: 1e-15, sameCheckpoint: "checkpoints/step-00000008.tsr")
+    }
+
+    /// A rank of the in-process pair that fails (rank 0 cannot read the checkpoint to resume from)
+    /// releases the other, which waits for rank 0's progress: the run stops at once naming the
+    /// file, instead of waiting for the collective timeout.
+    @Test func inProcessRanksStopTogetherWhenOneFails() throws {
+        let workspace = CommandLineTool.temporaryDirectory("ssl-shards-fail")
+        defer { try? FileManager.default.removeItem(at: workspace) }
+        let recipe = workspace.appendingPathComponent("tiny.yaml")
+        try Self.tiny("simclr").write(to: recipe, atomically: true, encoding: .utf8)
+        let missing = workspace.appendingPathComponent("missing.tsr").path
+        let started = Date()
+        let result = try CommandLineTool.run(["train", recipe.path, "--set", "training.batchShards=2", "--resume", missing,
+                                              "--run-dir", workspace.appendingPathComponent("run").path, "--quiet"])
+        #expect(result.status != 0, "expected a failure, got: \(result.output)")
+        #expect(result.errorOutput.contains("missing.tsr") && !result.errorOutput.contains("another rank stopped"), "\(result.errorOutput)")
+        #expect(Date().timeIntervalSince(started) < 30, "the other rank waited for its timeout")
+    }
+
     /// A run killed with SIGKILL after its first checkpoint and resumed with `auto` ends with the
     /// uninterrupted run's bytes: BYOL's target and DINO's teacher and centre are in the
     /// checkpoint, and their decay schedules follow the step. (Stopping a run by giving it fewer

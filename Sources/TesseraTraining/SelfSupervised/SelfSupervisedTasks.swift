@@ -17,13 +17,21 @@ public enum SelfSupervisedTasks {
     }
 
     /// Decodes and validates `recipe`, trains it in this process into `runDirectory`, and returns
-    /// the result (`DistributedRun` trains it with several processes).
+    /// the result (`DistributedRun` trains it with several processes). With `training.batchShards`
+    /// S the shards meet in every step (gathered projections, batch statistics, DINO's centre), so
+    /// S ranks train on threads of this process (``InProcessRanks``), as S processes would.
     public static func train(recipe: Recipe, runDirectory: RunDirectory, resume: ResumeRequest,
                              showProgress: Bool) throws -> TrainingResult {
         let decoded = try recipe.decode(SelfSupervisedRecipe.self)
-        let trainer = try StepTrainer(recipe: decoded, recipeYAML: try recipe.canonicalYAML(), runDirectory: runDirectory,
-                                      showProgress: showProgress)
-        return try trainer.train(resume: resume)
+        let yaml = try recipe.canonicalYAML()
+        guard decoded.training.batchShards > 1 else {
+            let trainer = try StepTrainer(recipe: decoded, recipeYAML: yaml, runDirectory: runDirectory, showProgress: showProgress)
+            return try trainer.train(resume: resume)
+        }
+        return try InProcessRanks.train(count: decoded.training.batchShards, distributed: decoded.distributed, resume: resume,
+                                        showProgress: showProgress) { collective, showProgress in
+            try StepTrainer(recipe: decoded, recipeYAML: yaml, runDirectory: runDirectory, collective: collective, showProgress: showProgress)
+        }
     }
 }
 
