@@ -65,11 +65,11 @@ check configs/ode-anode-circles.yaml test_accuracy 0.95
 check configs/ode-ffjord-moons.yaml test_log_likelihood -1.0               # -0.530 measured
 # Self-supervised (issue 14): linear probes on 10% of the labels; raw-pixel logistic regression
 # with the same labels reaches 0.919, the supervised baseline's encoder 0.944.
-check configs/ssl-simclr-digits.yaml probe_accuracy 0.95
+check configs/ssl-simclr-digits.yaml probe_accuracy 0.94
 check configs/ssl-byol-digits.yaml probe_accuracy 0.945
 check configs/ssl-dino-digits.yaml probe_accuracy 0.92
 check configs/ssl-supervised-digits.yaml probe_accuracy 0.93
-check configs/ssl-clip-shapes.yaml zero_shot_accuracy 0.9   # 0.993 in 131 s
+check configs/ssl-clip-shapes.yaml zero_shot_accuracy 0.9   # 0.993 in 35 s
 
 # Explainability (issue 13): on the trained classifiers, the LRP composite's pixel-flipping AOPC
 # must beat the plain gradient's and a random order's (README table).
