@@ -1,10 +1,10 @@
 import Foundation
 
 /// One record of a TensorBoard event file: a protobuf `Event` (tensorboard/compat/proto/event.proto)
-/// holding the file version, scalars or an image, framed as TensorFlow's TFRecord.
+/// holding the file version, a session start, scalars or an image, framed as TensorFlow's TFRecord.
 ///
-/// A small hand-written encoder instead of swift-protobuf: a run writes four message types with
-/// eleven fields between them. It encodes as proto3 does (python's `SerializeToString`): fields in
+/// A small hand-written encoder instead of swift-protobuf: a run writes five message types with
+/// twelve fields between them. It encodes as proto3 does (python's `SerializeToString`): fields in
 /// number order, a scalar field at its default value left out unless it sits in a `oneof`
 /// (`Event.what`, `Summary.Value.value`). `Tests/Fixtures/fixtures_tensorboard.py` records
 /// tensorboard's own bytes for the tests to compare against.
@@ -12,6 +12,9 @@ struct TensorBoardEvent {
     enum Content {
         /// `Event.file_version` (field 3): the first record of every file, `brain.Event:2`.
         case fileVersion(String)
+        /// `Event.session_log` (field 7) with `status` START (1): readers drop the points they
+        /// hold at and after this event's step (a restarted run's history comes again).
+        case sessionStart
         /// `Event.summary` (field 5) with one `Summary.Value` of `simple_value` (field 2) a scalar.
         case scalars([(tag: String, value: Float)])
         /// `Event.summary` with one `Summary.Value` of `image` (field 4): an encoded PNG.
@@ -32,6 +35,10 @@ struct TensorBoardEvent {
         switch content {
         case .fileVersion(let version):
             event.bytes(3, Array(version.utf8), keepEmpty: true)
+        case .sessionStart:
+            var sessionLog = ProtobufEncoder()
+            sessionLog.int64(1, 1)
+            event.bytes(7, sessionLog.bytes, keepEmpty: true)
         case .scalars(let scalars):
             var summary = ProtobufEncoder()
             for scalar in scalars {

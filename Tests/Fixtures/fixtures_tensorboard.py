@@ -4,10 +4,11 @@
     crc32c[k]   {"input": hex, "crc32c": n, "masked": n}: tensorboard's CRC-32C and its masked form
                 (the empty string, "a", "123456789" whose CRC-32C is the standard check 0xE3069283,
                 32 zero bytes, 32 bytes 0xff, the bytes 0..255)
-    events[k]   {"name", "wall_time", "step", "file_version" | "scalars" | "image", "event": hex of
+    events[k]   {"name", "wall_time", "step", "file_version" | "session_start" | "scalars" | "image", "event": hex of
                 Event.SerializeToString(), "record": hex of RecordWriter.write(event)}
 
-The events cover what a run writes: the file_version event, a scalar, a step and a value of zero
+The events cover what a run writes: the file_version event, a SessionLog START (a reader drops
+the points of older files from its step on), a scalar, a step and a value of zero
 (proto3 leaves the step out but keeps simple_value, which sits in a oneof), several values in one
 Summary, a step past 2^32 (multi-byte varints), NaN and infinity, a negative value, and an image.
 """
@@ -50,6 +51,9 @@ def main():
     version = event_pb2.Event(wall_time=1764800000.25, file_version="brain.Event:2")
     events.append({"name": "file_version", "wall_time": 1764800000.25, "step": 0, "file_version": "brain.Event:2",
                    "event": version.SerializeToString()})
+    start = event_pb2.Event(wall_time=1764800000.5, session_log=event_pb2.SessionLog(status=event_pb2.SessionLog.START))
+    events.append({"name": "session start", "wall_time": 1764800000.5, "step": 0, "session_start": True,
+                   "event": start.SerializeToString()})
     events.append(scalar_event("scalar", 1764800001.5, 20, [("loss", 0.41)]))
     events.append(scalar_event("zero step and value", 1764800002.0, 0, [("loss", 0.0)]))
     events.append(scalar_event("several values", 1764800003.125, 300,

@@ -38,12 +38,14 @@ import Testing
 
     @Test func eventsAndTheirRecordsMatchTensorboardByteForByte() throws {
         let events = try #require(Self.fixture["events"] as? [[String: Any]])
-        #expect(events.count == 7)
+        #expect(events.count == 8)
         for expected in events {
             let name = expected["name"] as? String ?? "?"
             let content: TensorBoardEvent.Content
             if let version = expected["file_version"] as? String {
                 content = .fileVersion(version)
+            } else if expected["session_start"] != nil {
+                content = .sessionStart
             } else if let scalars = expected["scalars"] as? [[String: Any]] {
                 content = .scalars(scalars.map { (tag: $0["tag"] as? String ?? "", value: Self.float($0["value"])) })
             } else {
