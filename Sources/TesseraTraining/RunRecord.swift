@@ -58,22 +58,43 @@ public struct RunRecord {
     }
 
     /// The records of `metrics.jsonl` (null, JSON's stand-in for NaN and infinity, reads as NaN).
+    /// The lines are flat objects of numbers that ``MetricsRecord/jsonLine`` wrote, parsed here
+    /// with `Double(_:)`: Foundation's JSONSerialization on Linux is off by an ulp on some values.
     static func readMetrics(_ url: URL) throws -> [MetricsRecord] {
         guard let data = try? Data(contentsOf: url) else { return [] }
-        var records: [MetricsRecord] = []
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        var records: [MetricsRecord] = []
         for (index, line) in lines.enumerated() {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let step = (object["step"] as? NSNumber)?.intValue else {
+            guard let record = parseMetricsLine(line) else {
                 // A run killed mid-write can leave a partial last line; anything else is damage.
                 if index == lines.count - 1 { break }
                 throw TrainingError("\(url.path):\(index + 1): not a metrics record")
             }
-            var values: [String: Double] = [:]
-            for (key, value) in object where key != "step" { values[key] = (value as? NSNumber)?.doubleValue ?? .nan }
-            records.append(MetricsRecord(step: step, values: values))
+            records.append(record)
         }
         return records
+    }
+
+    static func parseMetricsLine(_ line: Substring) -> MetricsRecord? {
+        let body = line.trimmingCharacters(in: .whitespaces)
+        guard body.hasPrefix("{"), body.hasSuffix("}") else { return nil }
+        var step: Int?, values: [String: Double] = [:]
+        for field in body.dropFirst().dropLast().split(separator: ",") {
+            guard let colon = field.lastIndex(of: ":") else { return nil }
+            let key = field[..<colon].trimmingCharacters(in: .whitespaces), text = field[field.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            guard key.count >= 2, key.hasPrefix("\""), key.hasSuffix("\"") else { return nil }
+            let name = String(key.dropFirst().dropLast())
+            if name == "step" {
+                guard let value = Int(text) else { return nil }
+                step = value
+            } else if text == "null" {
+                values[name] = .nan
+            } else {
+                guard let value = Double(text) else { return nil }
+                values[name] = value
+            }
+        }
+        return step.map { MetricsRecord(step: $0, values: values) }
     }
 
     /// Every metric name the run logged, sorted.

@@ -79,6 +79,18 @@ import Testing
         #expect(badSmoothing.status != 0 && badSmoothing.errorOutput.contains("--smooth must be in [0, 1)"))
     }
 
+    @Test func metricsLinesReadBackToTheExactDoublesWritten() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let value = Double.random(in: 0..<1, using: &generator) * pow(10, Double(Int.random(in: -8...6, using: &generator)))
+            let record = MetricsRecord(step: Int.random(in: 0...1_000_000, using: &generator), values: ["loss": value, "test_accuracy": -value])
+            #expect(RunRecord.parseMetricsLine(Substring(record.jsonLine)) == record, "\(record.jsonLine)")
+        }
+        let gap = try #require(RunRecord.parseMetricsLine(Substring(MetricsRecord(step: 3, values: ["loss": .nan]).jsonLine)))
+        #expect(gap.step == 3 && gap.values["loss"]!.isNaN)
+        #expect(RunRecord.parseMetricsLine("{\"step\":3,\"loss\":0.") == nil, "a line cut short by a kill")
+    }
+
     @Test func aTrainedRunsEventFileHoldsItsMetricsAndCurves() throws {
         let run = CommandLineTool.temporaryDirectory("events-cli")
         defer { try? FileManager.default.removeItem(at: run) }
