@@ -5,5 +5,6 @@ struct TesseraCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
         abstract: "Trains deep-learning models from YAML recipes, on one process or many (MPI).",
-        subcommands: [TrainCommand.self, EvaluateCommand.self, InspectCommand.self, ExportCommand.self, GenerateCommand.self, ExplainCommand.self])
+        subcommands: [TrainCommand.self, EvaluateCommand.self, InspectCommand.self, ExportCommand.self, GenerateCommand.self, ExplainCommand.self,
+                      RunsCommand.self, CompareCommand.self])
 }

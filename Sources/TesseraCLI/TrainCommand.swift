@@ -9,7 +9,8 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a recipe on this machine.",
         discussion: """
-        Writes metrics.jsonl, summary.json, curves.png and checkpoints/ into the run directory \
+        Writes metrics.jsonl, summary.json, curves.png, checkpoints/ and a TensorBoard event file \
+        (events.out.tfevents.*: `tensorboard --logdir runs`) into the run directory \
         (runs/<recipe name> unless --run-dir is given). SIGINT or SIGTERM saves a checkpoint, then exits.
         """)
 

@@ -101,13 +101,6 @@ import Testing
         #expect(swatch)
     }
 
-    @Test func aTickThatRoundingMovedOffZeroReadsZeroButSmallAxesKeepTheirValues() {
-        #expect(PlotArea.formatTick(-1.1 + 0.5 * 2.2000001, span: 2.2) == "0")
-        #expect(PlotArea.formatTick(2.8e-4, span: 2.2) == "0")
-        #expect(PlotArea.formatTick(2.8e-4, span: 1e-3) == "2.8e-04", "on an axis a thousandth wide it is a real value")
-        #expect(PlotArea.formatTick(0.55, span: 2.2) == "0.55")
-    }
-
     @Test func theLabelAndTitlePunctuationHasGlyphsThatFitTheCell() {
         for character in "0123456789abcdefghijklmnopqrstuvwxyz.-_:/%()=+*, " {
             let rows = BitmapFont.rows(of: character)

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import TesseraCheckpoint
 
+@testable import TesseraTraining
+
 /// Data-parallel runs under `mpirun --oversubscribe` (through `tessera train --np N`): the same
 /// results as local mode, interchangeable checkpoints, and clean failure on faults.
 @Suite(.serialized) struct DistributedTrainingTests {
@@ -88,6 +90,16 @@ import TesseraCheckpoint
         let resumed = try CommandLineTool.run(["train", "configs/mlp-digits.yaml", "--np", "3", "--run-dir", directory.path,
                                                "--resume", "\(directory.path)/checkpoints/step-00000046.tsr"] + Self.shortRun)
         #expect(resumed.status == 0, "\(resumed.errorOutput)")
+        // Rank 0 alone writes TensorBoard events: one file a launch, the resumed one starting
+        // again from the kept history, so its scalars are metrics.jsonl's, record for record.
+        let eventFiles = try RunDirectoryEventsTests.eventFiles(directory)
+        #expect(eventFiles.count == 2)
+        let metrics = try RunRecord.readMetrics(directory.appendingPathComponent("metrics.jsonl"))
+        let events = try RunDirectoryEventsTests.records(try #require(eventFiles.last))
+        #expect(events.count == 2 + metrics.count + 1)
+        for (record, event) in zip(metrics, events.dropFirst(2)) {
+            #expect(event == RunDirectoryEventsTests.scalarRecord(record, wallTime: RunDirectoryEventsTests.wallTime(event)), "step \(record.step)")
+        }
         let reference = CommandLineTool.temporaryDirectory("regroup-reference")
         defer { try? FileManager.default.removeItem(at: reference) }
         let local = try CommandLineTool.run(["train", "configs/mlp-digits.yaml", "--run-dir", reference.path] + Self.shortRun)
