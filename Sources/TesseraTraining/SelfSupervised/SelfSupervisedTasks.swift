@@ -19,7 +19,7 @@ public enum SelfSupervisedTasks {
     /// Decodes and validates `recipe`, trains it in this process into `runDirectory`, and returns
     /// the result (`DistributedRun` trains it with several processes). With `training.batchShards`
     /// S the shards meet in every step (gathered projections, batch statistics, DINO's centre), so
-    /// S ranks train on threads of this process (``InProcessRanks``), as S processes would.
+    /// S ranks train on threads of this process (`InProcessRanks`), as S processes would.
     public static func train(recipe: Recipe, runDirectory: RunDirectory, resume: ResumeRequest,
                              showProgress: Bool) throws -> TrainingResult {
         let decoded = try recipe.decode(SelfSupervisedRecipe.self)
