@@ -14,25 +14,16 @@ enum InProcessRanks {
     static func train(count: Int, distributed: DistributedSection, resume: ResumeRequest, showProgress: Bool,
                       makeTrainer: @escaping (_ collective: any TrainingCollective, _ showProgress: Bool) throws -> StepTrainer) throws -> TrainingResult {
         let group = LocalCommunicator.group(size: count)
-        let outcomes = RankOutcomes(count: count)
-        let finished = DispatchSemaphore(value: 0)
-        for rank in 0..<count {
-            let thread = Thread {
-                do {
-                    let collective = CommunicatorCollective(communicator: group[rank], settings: distributed)
-                    let trainer = try makeTrainer(collective, showProgress && rank == 0)
-                    outcomes.set(rank, .success(try trainer.train(resume: resume)))
-                } catch {
-                    outcomes.set(rank, .failure(error))
-                    group[rank].abandonGroup(because: "\(error)")
-                }
-                finished.signal()
+        let results = RankThreads.run(count) { rank -> TrainingResult in
+            do {
+                let collective = CommunicatorCollective(communicator: group[rank], settings: distributed)
+                let trainer = try makeTrainer(collective, showProgress && rank == 0)
+                return try trainer.train(resume: resume)
+            } catch {
+                group[rank].abandonGroup(because: "\(error)")
+                throw error
             }
-            thread.stackSize = 8 << 20
-            thread.start()
         }
-        for _ in 0..<count { finished.wait() }
-        let results = outcomes.all
         let failures = results.compactMap { outcome -> Error? in if case .failure(let error) = outcome { return error } else { return nil } }
         // The error that started it, not another rank's "another rank stopped".
         if let failure = failures.first(where: { !isAbandonment($0) }) ?? failures.first { throw failure }
@@ -42,25 +33,5 @@ enum InProcessRanks {
     private static func isAbandonment(_ error: Error) -> Bool {
         if case CommunicatorError.abandoned = error { return true }
         return "\(error)".contains(CommunicatorError.abandoned("").description)
-    }
-}
-
-/// Each rank's outcome, written from its own thread.
-private final class RankOutcomes: @unchecked Sendable {
-    private var values: [Result<TrainingResult, Error>?]
-    private let lock = NSLock()
-
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-
-    func set(_ rank: Int, _ outcome: Result<TrainingResult, Error>) {
-        lock.lock()
-        values[rank] = outcome
-        lock.unlock()
-    }
-
-    var all: [Result<TrainingResult, Error>] {
-        lock.lock()
-        defer { lock.unlock() }
-        return values.map { $0! }
     }
 }

@@ -8,38 +8,7 @@ func outcomesOfRanks<Value>(_ size: Int, defaultTimeout: Double = 10,
                             _ body: @escaping (LocalCommunicator) throws -> Value) -> [Result<Value, Error>] {
     let group = LocalCommunicator.group(size: size)
     for communicator in group { communicator.defaultTimeout = defaultTimeout }
-    let outcomes = Outcomes<Value>(size: size)
-    let finished = DispatchSemaphore(value: 0)
-    for rank in 0..<size {
-        let thread = Thread {
-            outcomes.set(rank, Result { try body(group[rank]) })
-            finished.signal()
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
-    }
-    for _ in 0..<size { finished.wait() }
-    return outcomes.all
-}
-
-/// Per-rank outcomes written by the rank threads.
-private final class Outcomes<Value>: @unchecked Sendable {
-    private var values: [Result<Value, Error>?]
-    private let lock = NSLock()
-
-    init(size: Int) { values = Array(repeating: nil, count: size) }
-
-    func set(_ rank: Int, _ outcome: Result<Value, Error>) {
-        lock.lock()
-        values[rank] = outcome
-        lock.unlock()
-    }
-
-    var all: [Result<Value, Error>] {
-        lock.lock()
-        defer { lock.unlock() }
-        return values.map { $0! }
-    }
+    return RankThreads.run(size) { try body(group[$0]) }
 }
 
 /// Like `outcomesOfRanks`, rethrowing the first rank's error.

@@ -367,18 +367,7 @@ import TesseraTensor
 func outcomes<Value>(_ size: Int, _ body: @escaping (LocalCommunicator) throws -> Value) -> [Result<Value, Error>] {
     let group = LocalCommunicator.group(size: size)
     for communicator in group { communicator.defaultTimeout = 60 }
-    let box = OutcomeBox<Value>(size: size)
-    let finished = DispatchSemaphore(value: 0)
-    for rank in 0..<size {
-        let thread = Thread {
-            box.set(rank, Result { try body(group[rank]) })
-            finished.signal()
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
-    }
-    for _ in 0..<size { finished.wait() }
-    return box.all
+    return RankThreads.run(size) { try body(group[$0]) }
 }
 
 /// Like `outcomes`, rethrowing the first failure.
@@ -386,21 +375,3 @@ func ranks<Value>(_ size: Int, _ body: @escaping (LocalCommunicator) throws -> V
     try outcomes(size, body).map { try $0.get() }
 }
 
-private final class OutcomeBox<Value>: @unchecked Sendable {
-    private var values: [Result<Value, Error>?]
-    private let lock = NSLock()
-
-    init(size: Int) { values = Array(repeating: nil, count: size) }
-
-    func set(_ rank: Int, _ outcome: Result<Value, Error>) {
-        lock.lock()
-        values[rank] = outcome
-        lock.unlock()
-    }
-
-    var all: [Result<Value, Error>] {
-        lock.lock()
-        defer { lock.unlock() }
-        return values.map { $0! }
-    }
-}
