@@ -48,6 +48,7 @@ let libraries: [Target] = [
         dependencies: [
             "TesseraTensor", "TesseraNN", "TesseraData", "TesseraConfig", "TesseraCheckpoint", "TesseraDistributed",
             "TesseraTransformers", "TesseraReinforcement", "TesseraGraph", "TesseraODE", "TesseraPicture", "TesseraExplain", "TesseraSelfSupervised",
+            "TesseraGenerative",
         ]),
 ]
 

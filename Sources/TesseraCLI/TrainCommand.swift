@@ -68,6 +68,12 @@ struct TrainCommand: ParsableCommand {
             }
             return
         }
+        if GenerativeTasks.handles(recipeValue) {
+            try trainStepFamily("generative", name: try GenerativeTasks.name(of: recipeValue), headline: { $0.metricsLine }) {
+                try GenerativeTasks.train(recipe: recipeValue, runDirectory: $0, resume: $1, showProgress: !quiet)
+            }
+            return
+        }
         let task = recipeValue.root.mapping?["task"]?.string ?? "classification"
         if ReinforcementTasks.taskNames.contains(task) {
             try trainReinforcement(recipeValue, task: task)
@@ -96,7 +102,7 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension TrainCommand {
-    /// A recipe of a family that `StepTrainer` trains (transformers, graphs, neural ODEs) in this
+    /// A recipe of a family that `StepTrainer` trains (transformers, graphs, neural ODEs, generative models) in this
     /// process. With `--np N` (N > 1) `run()` has already started it under `mpirun` through
     /// `MPILauncher`, where `DistributedRun` picks the same trainer by the recipe's task.
     func trainStepFamily(_ family: String, name: @autoclosure () throws -> String, headline: (TrainingResult) -> String,
@@ -168,7 +174,7 @@ struct LoadedRecipe {
     init(_ recipe: Recipe) throws {
         let task = recipe.root.mapping?["task"]?.string ?? "classification"
         guard task == "classification" else {
-            throw ValidationError("\(recipe.file): task '\(task)' is not one this version of tessera trains (known: classification, \((TransformerTasks.taskNames + [GraphTasks.taskName, ODETasks.taskName, SelfSupervisedTasks.taskName] + ReinforcementTasks.taskNames).joined(separator: ", ")))")
+            throw ValidationError("\(recipe.file): task '\(task)' is not one this version of tessera trains (known: classification, \((TransformerTasks.taskNames + [GraphTasks.taskName, ODETasks.taskName, SelfSupervisedTasks.taskName, GenerativeTasks.taskName] + ReinforcementTasks.taskNames).joined(separator: ", ")))")
         }
         classification = try recipe.decode(ClassificationRecipe.self)
         yaml = try recipe.canonicalYAML()

@@ -75,8 +75,15 @@ public enum DistributedRun {
                                    headline: { $0.metricsLine }) { collective, directory, showProgress in
                 try StepTrainer(recipe: decoded, recipeYAML: yaml, runDirectory: directory, collective: collective, showProgress: showProgress)
             }
+        case GenerativeTasks.taskName:
+            let decoded = try recipe.decode(GenerativeRecipe.self)
+            return try stepRankRun(family: "generative", name: decoded.name, distributed: decoded.distributed, weights: weights,
+                                   headline: { $0.metricsLine }) { collective, directory, showProgress in
+                try StepTrainer(recipe: decoded, recipeYAML: yaml, runDirectory: directory, collective: collective, showProgress: showProgress)
+            }
         default:
-            let known = ["classification"] + TransformerTasks.taskNames + [GraphTasks.taskName, ODETasks.taskName, SelfSupervisedTasks.taskName]
+            let known = ["classification"] + TransformerTasks.taskNames
+                + [GraphTasks.taskName, ODETasks.taskName, SelfSupervisedTasks.taskName, GenerativeTasks.taskName]
                 + ActorLearnerRun.taskNames
             throw TrainingError("\(recipeFile): task '\(task)' does not train with several processes (these do: \(known.joined(separator: ", "))); train it without --np")
         }

@@ -1,0 +1,83 @@
+import Foundation
+import TesseraCheckpoint
+import TesseraConfig
+import TesseraGenerative
+import TesseraTensor
+
+/// The CLI's entry point for generative recipes (`task: generative`): `tessera train` and the MPI
+/// ranks dispatch here, and the shared ``StepTrainer`` runs the recipe's workload; `tessera sample`
+/// draws from a finished run's checkpoint.
+public enum GenerativeTasks {
+    public static let taskName = "generative"
+
+    /// Whether `recipe`'s top-level `task:` is `generative`.
+    public static func handles(_ recipe: Recipe) -> Bool {
+        recipe.root.mapping?["task"]?.string == taskName
+    }
+
+    /// The `name:` of a generative recipe (for the default run directory `runs/<name>`).
+    public static func name(of recipe: Recipe) throws -> String {
+        try recipe.decode(GenerativeRecipe.self).name
+    }
+
+    /// Decodes and validates `recipe`, trains it in this process into `runDirectory`, and returns
+    /// the result (`DistributedRun` trains it with several processes).
+    public static func train(recipe: Recipe, runDirectory: RunDirectory, resume: ResumeRequest,
+                             showProgress: Bool) throws -> TrainingResult {
+        let decoded = try recipe.decode(GenerativeRecipe.self)
+        let trainer = try StepTrainer(recipe: decoded, recipeYAML: try recipe.canonicalYAML(), runDirectory: runDirectory,
+                                      showProgress: showProgress)
+        return try trainer.train(resume: resume)
+    }
+
+    /// Draws `count` digits from the generator in `checkpoint` and writes them as a PNG grid to
+    /// `output`. Everything is checked before anything is written: `temperature` must be positive,
+    /// `classIndex` is for a conditional model and must be one of its classes, and the checkpoint
+    /// must be one of a `task: generative` run. Returns a line describing what was written.
+    public static func sample(checkpoint path: String, count: Int, classIndex: Int?, temperature: Float, seed: UInt64,
+                              output: String) throws -> String {
+        guard temperature > 0, temperature.isFinite else {
+            throw TrainingError("--temperature must be positive and finite (the base noise is scaled by it), got \(temperature)")
+        }
+        guard count >= 1 else { throw TrainingError("--count must be at least 1, got \(count)") }
+        let checkpoint = try Checkpoint.read(from: path)
+        guard checkpoint.metadata["task"] == taskName else {
+            throw TrainingError("\(path): not a generator's checkpoint (its task is \(checkpoint.metadata["task"] ?? "not recorded")); tessera sample takes checkpoints of task: \(taskName) runs")
+        }
+        let recipe = try Recipe(yaml: try TrainingCheckpoint.recipe(of: checkpoint, path: path), file: path).decode(GenerativeRecipe.self)
+        var initialization = RandomGenerator(seed: recipe.seed).derived(stream: RandomStreams.initialization)
+        let network = try GenerativeNetwork(recipe.model, levels: recipe.data.levels, generator: &initialization)
+        if let classIndex {
+            guard network.classCount > 0 else {
+                throw TrainingError("--class \(classIndex): \(path) holds an unconditional \(recipe.model.kind.rawValue), which draws digits of no chosen class; drop --class (a cvae takes one)")
+            }
+            guard (0..<network.classCount).contains(classIndex) else {
+                throw TrainingError("--class \(classIndex) is out of range: \(path)'s \(recipe.model.kind.rawValue) draws classes 0…\(network.classCount - 1)")
+            }
+        }
+        _ = try TrainingCheckpoint.restore(checkpoint, path: path, model: network.module, optimizer: nil)
+        network.module.eval()
+        let labels = network.classCount == 0 ? [] : (0..<count).map { classIndex ?? $0 % network.classCount }
+        var generator = RandomGenerator(seed: seed)
+        let samples = try network.sample(count: count, labels: labels, temperature: temperature, generator: &generator)
+        try GenerativeWorkload.writeGrid(samples, columns: classIndex == nil && network.classCount > 0 ? network.classCount : nil,
+                                         to: URL(fileURLWithPath: output))
+        return "wrote \(min(count, 64)) of \(count) \(recipe.model.kind.rawValue) samples at temperature \(temperature) to \(output)"
+    }
+}
+
+extension StepTrainer {
+    /// A trainer for a generative recipe: each process takes its share of every step's batch of
+    /// digits; rank 0 evaluates and writes `samples.png` into `runDirectory`.
+    public convenience init(recipe: GenerativeRecipe, recipeYAML: String, runDirectory: RunDirectory,
+                            collective: (any TrainingCollective)? = nil, showProgress: Bool = true) throws {
+        let worldSize = collective?.worldSize ?? 1
+        if recipe.data.batchSize < worldSize {
+            throw TrainingError("data.batchSize \(recipe.data.batchSize) is smaller than the \(worldSize) processes: each trains on its share of every batch and needs at least one image per step")
+        }
+        try self.init(recipe: recipe as any StepRecipe, recipeYAML: recipeYAML, runDirectory: runDirectory, collective: collective,
+                      showProgress: showProgress) { generator in
+            try GenerativeWorkload(recipe, runDirectory: runDirectory, generator: &generator)
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import TesseraData
+import TesseraGenerative
+import TesseraNN
+import TesseraPicture
+import TesseraTensor
+
+/// Maximum likelihood on the quantised digits with a ``GenerativeNetwork``: each step's loss is
+/// the mean negative log-likelihood in nats per image of the step's batch (the negative ELBO for
+/// a VAE). The dequantisation noise and the VAE's reparameterisation noise are drawn for the
+/// whole global batch from the step's stream and each shard takes its rows, so the loss is the
+/// same whatever the number of processes or shards.
+///
+/// Every evaluation logs the test set's `test_nll_nats` (nats per image; for a VAE the IWAE
+/// bound, with the ELBO's as `test_elbo_nats`), `test_bits_per_dim`, the independent-pixel
+/// baseline's `baseline_bits_per_dim`, and, on `evaluation.samples` fresh samples, the
+/// yardstick's `sample_confidence`, `sample_fid` (an FID on our own digits classifier) and, for a
+/// conditional model, `sample_accuracy`; the first 64 samples are drawn into `samples.png`.
+final class GenerativeWorkload: StepWorkload {
+    let recipe: GenerativeRecipe
+    let network: GenerativeNetwork
+    let train: TensorDataset, test: TensorDataset
+    let baselineBitsPerDimension: Double
+    var model: any Module { network.module }
+    let primaryMetric = "test_bits_per_dim"
+    var primaryMetricIsHigherBetter: Bool { false }
+    var progressMetrics: [String] { ["sample_fid"] }
+    var shardsAreIndependent: Bool { true }
+    var metadata: [String: String] { ["generator": recipe.model.kind.rawValue] }
+    private(set) var lastFailure: String?
+    private let run: RunDirectory
+    private var yardstick: Yardstick?
+
+    init(_ recipe: GenerativeRecipe, runDirectory: RunDirectory, generator: inout RandomGenerator) throws {
+        self.recipe = recipe
+        run = runDirectory
+        network = try GenerativeNetwork(recipe.model, levels: recipe.data.levels, generator: &generator)
+        let split = try Digits.split(layout: .image, testFraction: recipe.data.testFraction, seed: recipe.seed)
+        let levels = recipe.data.levels
+        train = TensorDataset(inputs: quantizedDigits(split.train.inputs, levels: levels), labels: split.train.labels)
+        test = TensorDataset(inputs: quantizedDigits(split.test.inputs, levels: levels), labels: split.test.labels)
+        let flat = { (images: Tensor) in images.reshape([images.shape[0], GenerativeNetwork.dimensions]) }
+        baselineBitsPerDimension = independentPixelBitsPerDimension(train: flat(train.inputs), test: flat(test.inputs), levels: levels)
+    }
+
+    private func labels(_ dataset: TensorDataset, _ index: Tensor? = nil) -> [Int] {
+        (index.map { dataset.labels.indexSelect(alongAxis: 0, indices: $0) } ?? dataset.labels).scalars.map { Int($0) }
+    }
+
+    func trainingLoss(step: Int, shard: BatchShard) -> (loss: Tensor, examples: Int) {
+        let batch = stepBatch(seed: recipe.seed, step: step, batchSize: recipe.data.batchSize, count: train.count)
+        let rows = shard.rows(of: batch.count)
+        let images = train.inputs.indexSelect(alongAxis: 0, indices: Tensor(batch.map(Float.init)))
+        // The global batch's noise, drawn from the step's own stream after its batch.
+        var noise = batchGenerator(seed: recipe.seed, step: step).derived(stream: 1)
+        let uniform = Tensor.randomUniform(images.shape, generator: &noise)
+        let latent: Tensor? = {
+            guard case .vae(let vae) = network.model else { return nil }
+            return Tensor.randomNormal([batch.count, vae.config.latentDimensions], generator: &noise)
+        }()
+        let part = { (t: Tensor) in t.slice(alongAxis: 0, start: rows.lowerBound, end: rows.upperBound) }
+        if shard.rank == 0 { lastFailure = nil }
+        do {
+            try network.initializeIfNeeded(images, uniform: uniform)
+            let index = Tensor(batch[rows].map(Float.init))
+            let logLikelihood = try network.logLikelihood(part(images), labels: labels(train, index), uniform: part(uniform),
+                                                          latentNoise: latent.map(part))
+            return (-logLikelihood.sum() / Float(batch.count), rows.count)
+        } catch {
+            // A non-finite log-determinant names its layer; the trainer stops the run with it.
+            lastFailure = "\(error)"
+            return (Tensor([Float.nan]).sum(), rows.count)
+        }
+    }
+
+    func evaluate() -> [String: Double] {
+        withoutGradients {
+            network.module.eval()
+            defer { network.module.train() }
+            var metrics = ["baseline_bits_per_dim": baselineBitsPerDimension]
+            var generator = evaluationGenerator(seed: recipe.seed)
+            let dimensions = Double(GenerativeNetwork.dimensions)
+            do {
+                let uniform = Tensor.randomUniform(test.inputs.shape, generator: &generator)
+                let testLabels = labels(test)
+                if case .vae = network.model {
+                    var latent = generator.derived(stream: 1)
+                    let noise = Tensor.randomNormal([test.count, recipe.model.latentDimensions], generator: &latent)
+                    let elbo = try network.logLikelihood(test.inputs, labels: testLabels, uniform: uniform, latentNoise: noise)
+                    metrics["test_elbo_nats"] = -Double(elbo.mean().item)
+                    metrics["test_elbo_bits_per_dim"] = metrics["test_elbo_nats"]! / (dimensions * log(2))
+                }
+                let logLikelihood = try network.importanceWeightedLogLikelihood(
+                    test.inputs, labels: testLabels, uniform: uniform, samples: recipe.evaluation.importanceSamples, generator: &generator)
+                let nats = -Double(logLikelihood.mean().item)
+                metrics["test_nll_nats"] = nats
+                metrics["test_loss"] = nats
+                metrics["test_bits_per_dim"] = nats / (dimensions * log(2))
+                try metrics.merge(sampleMetrics(generator: &generator)) { $1 }
+            } catch {
+                print("generative: evaluation failed: \(error)")
+                metrics["test_bits_per_dim"] = .nan
+            }
+            return metrics
+        }
+    }
+
+    /// The evaluation's samples: `samples.png`, and the yardstick's scores of them.
+    private func sampleMetrics(generator: inout RandomGenerator) throws -> [String: Double] {
+        let count = recipe.evaluation.samples
+        // A conditional model draws the ten classes in turn, so every row of the grid counts 0 … 9.
+        let classes = network.classCount > 0 ? (0..<count).map { $0 % network.classCount } : []
+        let samples = try network.sample(count: count, labels: classes, temperature: recipe.evaluation.temperature,
+                                         generator: &generator)
+        try Self.writeGrid(samples, columns: network.classCount > 0 ? network.classCount : nil,
+                           to: run.url.appendingPathComponent("samples.png"))
+        guard !recipe.evaluation.yardstick.isEmpty else { return [:] }
+        if yardstick == nil { yardstick = try Yardstick(recipePath: recipe.evaluation.yardstick) }
+        let scores = try yardstick!.scores(samples, labels: classes.isEmpty ? nil : classes)
+        var metrics = ["sample_confidence": scores.confidence, "sample_fid": scores.frechetDistance]
+        if let accuracy = scores.accuracy { metrics["sample_accuracy"] = accuracy }
+        return metrics
+    }
+
+    /// The first 64 of `samples` `[count, 64]` as a grid of 8 × 8 tiles.
+    static func writeGrid(_ samples: Tensor, columns: Int?, to url: URL) throws {
+        let count = min(samples.shape[0], 64), values = samples.scalars, size = GenerativeNetwork.dimensions
+        var grid = ImageGrid(grayscale: (0..<count).map { Array(values[($0 * size)..<(($0 + 1) * size)]) },
+                             width: GenerativeDataSection.imageSide, height: GenerativeDataSection.imageSide)
+        grid.columns = columns
+        try grid.render().writePNG(to: url)
+    }
+}
