@@ -125,6 +125,24 @@ import TesseraTensor
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
     }
 
+    /// With `data.outlierClass` the class is left out of training and its test digits are scored
+    /// by the likelihood: both AUROCs are logged, and a trained model ranks the unseen class above
+    /// chance.
+    @Test func outlierClassIsHeldOutAndScored() throws {
+        let (recipe, canonical) = try Self.decode(yaml: Self.tiny("vae"),
+                                                  overrides: ["data.outlierClass=0", "training.steps=300", "training.evaluateEvery=300",
+                                                              "training.checkpointEvery=300", "training.logEvery=100",
+                                                              "optimizer.kind=adam", "optimizer.momentum=0"])
+        let directory = CommandLineTool.temporaryDirectory("generative-outlier")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let trainer = try StepTrainer(recipe: recipe, recipeYAML: canonical, runDirectory: try RunDirectory(path: directory.path),
+                                      showProgress: false)
+        let metrics = try trainer.train().finalMetrics
+        let outlier = try #require(metrics["outlier_auroc"]), blurred = try #require(metrics["blurred_auroc"])
+        #expect(outlier > 0.6 && outlier <= 1, "outlier AUROC \(outlier)")
+        #expect(blurred >= 0 && blurred <= 1)
+    }
+
     /// The independent-pixel baseline: pixels that are always the same value cost no bits beyond
     /// the smoothing, and a pixel uniform over its levels costs log2(levels) bits.
     @Test func independentPixelBaselineCountsBits() {
@@ -231,6 +249,8 @@ import TesseraTensor
         ("model.kind=vae", "evaluation.temperature=0", "evaluation.temperature"),
         ("model.kind=vae", "data.levels=1", "data.levels"),
         ("model.kind=gan", "data.levels=8", "model.kind"),
+        ("model.kind=cvae", "data.outlierClass=3", "data.outlierClass"),
+        ("model.kind=vae", "data.outlierClass=10", "data.outlierClass"),
     ])
     func badRecipesAreRefusedNamingTheKey(kind: String, override: String, key: String) throws {
         do {

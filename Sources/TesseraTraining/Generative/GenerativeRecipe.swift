@@ -74,6 +74,8 @@ public struct GenerativeRecipe: StepRecipe, Decodable, RecipeValidatable {
         case .vae, .cvae, .nice, .pixelcnn:
             break
         }
+        try check.that(data.outlierClass == nil || model.kind != .cvae, "data.outlierClass",
+                       "a cvae is told each digit's class, so it cannot score a class it never saw; use an unconditional model")
         try check.that(schedule.kind == .constant || schedule.kind == .step || schedule.warmupSteps < training.steps,
                        "schedule.warmupSteps", "must be smaller than training.steps (\(training.steps)), found \(schedule.warmupSteps)")
     }
@@ -91,8 +93,11 @@ public struct GenerativeDataSection: Decodable, RecipeValidatable {
     public var testFraction: Double
     /// Images per step (the global batch, shared out among the processes).
     public var batchSize: Int
+    /// A digit class left out of training and of the test likelihood; its test digits are scored
+    /// as outliers by their likelihood (`outlier_auroc`). Unconditional models only.
+    public var outlierClass: Int?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case levels, testFraction, batchSize }
+    enum CodingKeys: String, CodingKey, CaseIterable { case levels, testFraction, batchSize, outlierClass }
 
     public init() {
         levels = 16
@@ -106,12 +111,14 @@ public struct GenerativeDataSection: Decodable, RecipeValidatable {
         levels = try container.decodeIfPresent(Int.self, forKey: .levels) ?? levels
         testFraction = try container.decodeIfPresent(Double.self, forKey: .testFraction) ?? testFraction
         batchSize = try container.decodeIfPresent(Int.self, forKey: .batchSize) ?? batchSize
+        outlierClass = try container.decodeIfPresent(Int.self, forKey: .outlierClass)
     }
 
     public func validate(_ check: RecipeValidator) throws {
         try check.range("levels", levels, 2...17)
         try check.range("testFraction", testFraction, 0.05...0.9)
         try check.positive("batchSize", batchSize)
+        if let outlierClass { try check.range("outlierClass", outlierClass, 0...9) }
     }
 }
 

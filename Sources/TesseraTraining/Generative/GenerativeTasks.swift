@@ -5,7 +5,7 @@ import TesseraGenerative
 import TesseraTensor
 
 /// The CLI's entry point for generative recipes (`task: generative`): `tessera train` and the MPI
-/// ranks dispatch here, and the shared ``StepTrainer`` runs the recipe's workload; `tessera sample`
+/// ranks dispatch here, and the shared `StepTrainer` runs the recipe's workload; `tessera sample`
 /// draws from a finished run's checkpoint.
 public enum GenerativeTasks {
     public static let taskName = "generative"

@@ -3,9 +3,10 @@ import TesseraData
 import TesseraGenerative
 import TesseraNN
 import TesseraPicture
+import TesseraSelfSupervised
 import TesseraTensor
 
-/// Maximum likelihood on the quantised digits with a ``GenerativeNetwork``: each step's loss is
+/// Maximum likelihood on the quantised digits with a `GenerativeNetwork`: each step's loss is
 /// the mean negative log-likelihood in nats per image of the step's batch (the negative ELBO for
 /// a VAE). The dequantisation noise and the VAE's reparameterisation noise are drawn for the
 /// whole global batch from the step's stream and each shard takes its rows, so the loss is the
@@ -16,10 +17,14 @@ import TesseraTensor
 /// baseline's `baseline_bits_per_dim`, and, on `evaluation.samples` fresh samples, the
 /// yardstick's `sample_confidence`, `sample_fid` (an FID on our own digits classifier) and, for a
 /// conditional model, `sample_accuracy`; the first 64 samples are drawn into `samples.png`.
+/// `heldout_fid` is the yardstick's distance of as many held-out digits: what a perfect generator
+/// scores with that many samples.
 final class GenerativeWorkload: StepWorkload {
     let recipe: GenerativeRecipe
     let network: GenerativeNetwork
     let train: TensorDataset, test: TensorDataset
+    /// The test digits of `data.outlierClass`, held out of training and testing (nil without one).
+    let outliers: TensorDataset?
     let baselineBitsPerDimension: Double
     var model: any Module { network.module }
     let primaryMetric = "test_bits_per_dim"
@@ -30,6 +35,7 @@ final class GenerativeWorkload: StepWorkload {
     private(set) var lastFailure: String?
     private let run: RunDirectory
     private var yardstick: Yardstick?
+    private var heldOutFrechetDistance: Double?
 
     init(_ recipe: GenerativeRecipe, runDirectory: RunDirectory, generator: inout RandomGenerator) throws {
         self.recipe = recipe
@@ -37,10 +43,24 @@ final class GenerativeWorkload: StepWorkload {
         network = try GenerativeNetwork(recipe.model, levels: recipe.data.levels, generator: &generator)
         let split = try Digits.split(layout: .image, testFraction: recipe.data.testFraction, seed: recipe.seed)
         let levels = recipe.data.levels
-        train = TensorDataset(inputs: quantizedDigits(split.train.inputs, levels: levels), labels: split.train.labels)
-        test = TensorDataset(inputs: quantizedDigits(split.test.inputs, levels: levels), labels: split.test.labels)
+        let allTrain = TensorDataset(inputs: quantizedDigits(split.train.inputs, levels: levels), labels: split.train.labels)
+        let allTest = TensorDataset(inputs: quantizedDigits(split.test.inputs, levels: levels), labels: split.test.labels)
+        if let outlier = recipe.data.outlierClass {
+            // The class is never seen in training; its test digits become the outliers to score.
+            train = Self.rows(of: allTrain) { $0 != outlier }
+            test = Self.rows(of: allTest) { $0 != outlier }
+            outliers = Self.rows(of: allTest) { $0 == outlier }
+        } else {
+            (train, test, outliers) = (allTrain, allTest, nil)
+        }
         let flat = { (images: Tensor) in images.reshape([images.shape[0], GenerativeNetwork.dimensions]) }
         baselineBitsPerDimension = independentPixelBitsPerDimension(train: flat(train.inputs), test: flat(test.inputs), levels: levels)
+    }
+
+    private static func rows(of dataset: TensorDataset, where keep: (Int) -> Bool) -> TensorDataset {
+        let index = Tensor(dataset.labels.scalars.indices.filter { keep(Int(dataset.labels.scalars[$0])) }.map(Float.init))
+        return TensorDataset(inputs: dataset.inputs.indexSelect(alongAxis: 0, indices: index),
+                             labels: dataset.labels.indexSelect(alongAxis: 0, indices: index))
     }
 
     private func labels(_ dataset: TensorDataset, _ index: Tensor? = nil) -> [Int] {
@@ -96,6 +116,7 @@ final class GenerativeWorkload: StepWorkload {
                 metrics["test_nll_nats"] = nats
                 metrics["test_loss"] = nats
                 metrics["test_bits_per_dim"] = nats / (dimensions * log(2))
+                if outliers != nil { try metrics.merge(outlierMetrics(inlierLogLikelihood: logLikelihood, generator: &generator)) { $1 } }
                 try metrics.merge(sampleMetrics(generator: &generator)) { $1 }
             } catch {
                 print("generative: evaluation failed: \(error)")
@@ -103,6 +124,34 @@ final class GenerativeWorkload: StepWorkload {
             }
             return metrics
         }
+    }
+
+    /// Outlier scoring by the likelihood (for a VAE its importance-weighted bound), the score of an
+    /// image being its negative log-likelihood:
+    ///
+    /// - `outlier_auroc`: the held-out class's test digits against the other classes' test digits;
+    /// - `blurred_auroc`: the inlier test digits blurred by a 3 × 3 box (and re-quantised) against
+    ///   themselves. The notes warn that likelihood models are poor outlier detectors because the
+    ///   likelihood is dominated by low-level statistics; blurred digits are simpler, so a model
+    ///   that scores them as *more* likely than real digits (an AUROC below ½) shows it (Nalisnick
+    ///   et al., 2019, found the same for CIFAR-trained models scoring SVHN).
+    private func outlierMetrics(inlierLogLikelihood: Tensor, generator: inout RandomGenerator) throws -> [String: Double] {
+        guard let outliers else { return [:] }
+        let score = { (images: Tensor, labels: [Int], generator: inout RandomGenerator) throws -> [Float] in
+            let uniform = Tensor.randomUniform(images.shape, generator: &generator)
+            return try self.network.importanceWeightedLogLikelihood(images, labels: labels, uniform: uniform,
+                                                                    samples: self.recipe.evaluation.importanceSamples,
+                                                                    generator: &generator).scalars.map { -$0 }
+        }
+        let inlierScores = inlierLogLikelihood.scalars.map { -$0 }
+        let outlierScores = try score(outliers.inputs, labels(outliers), &generator)
+        let blurred = quantizedDigits(test.inputs.conv2d(weight: Tensor.full([1, 1, 3, 3], 1 / 9), padding: 1), levels: recipe.data.levels)
+        let blurredScores = try score(blurred, labels(test), &generator)
+        let auroc = { (negatives: [Float], positives: [Float]) throws -> Double in
+            try areaUnderROCCurve(scores: Tensor(negatives + positives),
+                                  labels: Tensor([Float](repeating: 0, count: negatives.count) + [Float](repeating: 1, count: positives.count)))
+        }
+        return ["outlier_auroc": try auroc(inlierScores, outlierScores), "blurred_auroc": try auroc(inlierScores, blurredScores)]
     }
 
     /// The evaluation's samples: `samples.png`, and the yardstick's scores of them.
@@ -117,7 +166,14 @@ final class GenerativeWorkload: StepWorkload {
         guard !recipe.evaluation.yardstick.isEmpty else { return [:] }
         if yardstick == nil { yardstick = try Yardstick(recipePath: recipe.evaluation.yardstick) }
         let scores = try yardstick!.scores(samples, labels: classes.isEmpty ? nil : classes)
-        var metrics = ["sample_confidence": scores.confidence, "sample_fid": scores.frechetDistance]
+        // The same number of held-out digits, scored the same way: the distance a perfect
+        // generator would reach with this many samples (the estimate is biased upward for few).
+        if heldOutFrechetDistance == nil {
+            let real = test.inputs.slice(alongAxis: 0, start: 0, end: min(count, test.count))
+            heldOutFrechetDistance = try yardstick!.scores(real, labels: nil).frechetDistance
+        }
+        var metrics = ["sample_confidence": scores.confidence, "sample_fid": scores.frechetDistance,
+                       "heldout_fid": heldOutFrechetDistance!]
         if let accuracy = scores.accuracy { metrics["sample_accuracy"] = accuracy }
         return metrics
     }
