@@ -68,7 +68,7 @@ let executables: [Target] = [
     .executableTarget(name: "TesseraMPISelfTest", dependencies: ["TesseraDistributed"]),
     .executableTarget(
         name: "TesseraBench",
-        dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraCheckpoint", "TesseraDistributed", "TesseraTransformers", "TesseraReinforcement", "TesseraGraph", "TesseraODE", "TesseraExplain", "TesseraSelfSupervised"]),
+        dependencies: ["TesseraTensor", "TesseraNN", "TesseraData", "TesseraCheckpoint", "TesseraDistributed", "TesseraTransformers", "TesseraReinforcement", "TesseraGraph", "TesseraODE", "TesseraExplain", "TesseraSelfSupervised", "TesseraGenerative"]),
 ]
 
 // MARK: - Tests

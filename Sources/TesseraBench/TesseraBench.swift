@@ -34,6 +34,10 @@ struct TesseraBench {
          explainBenchmark),
         ("simclr", "one SimCLR step: two views of 256 digits, CNN encoder, projection head, NT-Xent, LARS (vs Tests/Benchmarks/simclr.py)",
          simclrBenchmark),
+        ("flow", "one Glow step of configs/generative-glow-digits.yaml: 2 levels × 8 steps, hidden 64, batch 64 of 8×8, −log-likelihood, Adam (vs Tests/Benchmarks/glow.py)",
+         flowBenchmark),
+        ("pixelcnn", "one gated PixelCNN step of configs/generative-pixelcnn-digits.yaml: 4 gated layers, 32 channels, 16 levels, batch 64 of 8×8, Adam (vs Tests/Benchmarks/pixelcnn.py)",
+         pixelCNNBenchmark),
         ("allreduce", "gradient averaging vs raw MPI_Allreduce, and step time with/without overlap (run under mpirun)",
          allreduceBenchmark),
     ]
