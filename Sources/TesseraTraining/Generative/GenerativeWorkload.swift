@@ -57,10 +57,10 @@ final class GenerativeWorkload: StepWorkload {
         baselineBitsPerDimension = independentPixelBitsPerDimension(train: flat(train.inputs), test: flat(test.inputs), levels: levels)
     }
 
+    /// The examples of `dataset` whose class `keep` accepts.
     private static func rows(of dataset: TensorDataset, where keep: (Int) -> Bool) -> TensorDataset {
-        let index = Tensor(dataset.labels.scalars.indices.filter { keep(Int(dataset.labels.scalars[$0])) }.map(Float.init))
-        return TensorDataset(inputs: dataset.inputs.indexSelect(alongAxis: 0, indices: index),
-                             labels: dataset.labels.indexSelect(alongAxis: 0, indices: index))
+        let labels = dataset.labels.scalars
+        return dataset.subset(labels.indices.filter { keep(Int(labels[$0])) })
     }
 
     private func labels(_ dataset: TensorDataset, _ index: Tensor? = nil) -> [Int] {
