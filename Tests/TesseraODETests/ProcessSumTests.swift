@@ -92,8 +92,8 @@ import TesseraTensor
             expectClose(halves[0].gradients[index] + halves[1].gradients[index], expected, absolute: 1e-5, relative: 1e-4,
                         "parameter \(index)")
         }
-        let alone = try lossAndGradients(Self.field(), Self.half(1, of: points), Self.options)
-        #expect(alone.backwardNFE != whole.backwardNFE, "the far half alone took the whole batch's \(whole.backwardNFE) evaluations")
+        let alone = try (0..<2).map { try lossAndGradients(Self.field(), Self.half($0, of: points), Self.options).backwardNFE }
+        #expect(alone != [whole.backwardNFE, whole.backwardNFE], "each half alone took the whole batch's \(whole.backwardNFE) evaluations")
     }
 
     @Test func aFailingSumStopsTheSolveNamingIt() throws {
