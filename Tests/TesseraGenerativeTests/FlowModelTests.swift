@@ -137,6 +137,28 @@ import TesseraTensor
         }
     }
 
+    @Test func logisticPriorIsTheStandardLogistic() throws {
+        var config = NICEConfig(features: 6)
+        (config.hiddenSizes, config.prior) = ([8], .logistic)
+        var generator = RandomGenerator(seed: 1)
+        let nice = try NICE(config: config, generator: &generator)
+        let points = Tensor.randomNormal([5, 6], generator: &generator) * 3
+        let (latents, logDeterminant) = try withoutGradients { try nice.forward(points) }
+        // log σ(z) + log(1 − σ(z)), the logistic's log-density, in double precision per row.
+        let expected = (0..<5).map { row -> Float in
+            let density = latents.scalars[(row * 6)..<(row * 6 + 6)].reduce(0.0) { sum, z in
+                let sigmoid = 1 / (1 + exp(-Double(z)))
+                return sum + log(sigmoid) + log(1 - sigmoid)
+            }
+            return Float(density) + logDeterminant.scalars[row]
+        }
+        expectClose(try withoutGradients { try nice.logLikelihood(points) }, Tensor(expected), absolute: 1e-4, relative: 1e-5, "logistic log p(x)")
+        // The standard logistic's standard deviation is π / √3; the temperature scales it.
+        let samples = try withoutGradients { try nice.sample(count: 4000, temperature: 0.5, generator: &generator) }
+        let deviation = try withoutGradients { try nice.forward(samples).output }.standardDeviation().item
+        #expect(abs(Double(deviation) - 0.5 * Double.pi / 3.0.squareRoot()) < 0.03, "latent std \(deviation)")
+    }
+
     @Test func glowSamplesHaveTheImageShape() throws {
         let glow = try smallGlow()
         var generator = RandomGenerator(seed: 10)

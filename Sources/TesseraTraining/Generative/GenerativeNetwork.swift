@@ -43,6 +43,7 @@ final class GenerativeNetwork {
             var config = NICEConfig(features: Self.dimensions)
             config.couplingLayers = section.couplingLayers
             config.hiddenSizes = section.hiddenSizes
+            config.prior = section.prior.nice
             model = .nice(try NICE(config: config, generator: &generator))
         case .realnvp:
             var config = RealNVPConfig(inputShape: Self.imageShape)

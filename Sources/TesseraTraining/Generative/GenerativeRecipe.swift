@@ -149,6 +149,16 @@ public struct GenerativeModelSection: Decodable, RecipeValidatable {
         var pixelCNN: PixelCNNArchitecture { self == .plain ? .plain : .gated }
     }
 
+    /// A NICE flow's prior (`NICEPrior`'s cases, by name).
+    public enum Prior: String, Decodable, CaseIterable {
+        /// The standard Gaussian of every other flow.
+        case gaussian
+        /// The standard logistic, whose log-density falls linearly in `|z|`.
+        case logistic
+
+        var nice: NICEPrior { self == .gaussian ? .gaussian : .logistic }
+    }
+
     public var kind: Kind
     /// vae, cvae: hidden sizes of the encoder (the decoder's reversed); nice: of each coupling's MLP.
     public var hiddenSizes: [Int]
@@ -156,6 +166,8 @@ public struct GenerativeModelSection: Decodable, RecipeValidatable {
     public var latentDimensions: Int
     /// nice: additive coupling layers (4 updates every pixel at least twice).
     public var couplingLayers: Int
+    /// nice: the distribution of `z`, `gaussian` or `logistic` (the paper's MNIST prior).
+    public var prior: Prior
     /// realnvp: scales of the multi-scale architecture (8 × 8 allows up to 4).
     public var scales: Int
     /// realnvp: checkerboard couplings before each squeeze.
@@ -180,7 +192,7 @@ public struct GenerativeModelSection: Decodable, RecipeValidatable {
     public var kernelSize: Int
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case kind, hiddenSizes, latentDimensions, couplingLayers, scales, checkerboardCouplings, channelCouplings, finalCouplings
+        case kind, hiddenSizes, latentDimensions, couplingLayers, prior, scales, checkerboardCouplings, channelCouplings, finalCouplings
         case levels, stepsPerLevel, hiddenChannels, architecture, layers, firstKernelSize, kernelSize
     }
 
@@ -190,6 +202,7 @@ public struct GenerativeModelSection: Decodable, RecipeValidatable {
         hiddenSizes = try container.decodeIfPresent([Int].self, forKey: .hiddenSizes) ?? [256]
         latentDimensions = try container.decodeIfPresent(Int.self, forKey: .latentDimensions) ?? 8
         couplingLayers = try container.decodeIfPresent(Int.self, forKey: .couplingLayers) ?? 4
+        prior = try container.decodeIfPresent(Prior.self, forKey: .prior) ?? .gaussian
         scales = try container.decodeIfPresent(Int.self, forKey: .scales) ?? 2
         checkerboardCouplings = try container.decodeIfPresent(Int.self, forKey: .checkerboardCouplings) ?? 3
         channelCouplings = try container.decodeIfPresent(Int.self, forKey: .channelCouplings) ?? 3
