@@ -17,7 +17,7 @@ import TesseraTensor
 ///
 /// With `η = 0` the map `x_T → x_0` is a function, hence the consistency the paper observes (§5.3):
 /// samples from one `x_T` with different step counts share their high-level features; and
-/// interpolating `x_T` by ``slerp(_:_:fraction:)`` interpolates the samples semantically (§5.4).
+/// interpolating `x_T` by ``slerp(_:_:steps:)`` interpolates the samples semantically (§5.4).
 ///
 /// The ODE view (§4.3, eq. 13–14): in `σ = √(1 − ᾱ)/√ᾱ` and `x̄ = x/√ᾱ` the η = 0 step is
 /// exactly the Euler step `x̄_s = x̄_t + (σ_s − σ_t) ε_θ(x_t, t)` of

@@ -13,7 +13,7 @@ import TesseraTensor
 /// probability by `log P(k) ≥ E_u log p(y) − D log levels`; the PixelCNN's softmax is discrete
 /// already. The flows see `y − ½`, centred on zero (a shift: no change to the log-determinant).
 /// A diffusion model sees `2y − 1` in [−1, 1] (Ho et al.'s data scaling) and has no likelihood
-/// here: its training objective is ``diffusionLoss(_:labels:uniform:timesteps:noise:)``.
+/// here: its training objective is `diffusionLoss(_:labels:uniform:timesteps:noise:)`.
 final class GenerativeNetwork {
     enum Model {
         case vae(VAE)
