@@ -64,7 +64,9 @@ import TesseraTensor
         #expect(distance > 0 && distance < 1, "\(distance)")
         #expect(metrics["ddim2_seconds"] != nil && metrics["ddim10_seconds"] != nil)
         #expect(metrics["consistency_20_4_class_agreement"] == nil, "no yardstick, no classes")
-        #expect(try Data(contentsOf: directory.appendingPathComponent("samples.png")).starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        for figure in ["samples.png", "ddim_steps.png", "interpolation.png"] {
+            #expect(try Data(contentsOf: directory.appendingPathComponent(figure)).starts(with: [0x89, 0x50, 0x4E, 0x47]), "\(figure)")
+        }
     }
 
     @Test(arguments: [

@@ -246,6 +246,40 @@ final class GenerativeWorkload: StepWorkload {
         return metrics
     }
 
+    /// A diffusion model's figures after the last evaluation (rank 0), each from initial noises of
+    /// the evaluation stream:
+    ///
+    /// - `ddim_steps.png`: ten `x_T`, one per column, through DDIM (η = 0) in 10, 20, 50, 100 steps
+    ///   and the full chain, one row each: the consistency of Song et al. §5.3 to the eye;
+    /// - `interpolation.png`: six rows, each eight DDIM (50 steps, or the chain if shorter) samples
+    ///   along the slerp between two `x_T` (§5.4).
+    func writeArtifacts(to run: RunDirectory) throws {
+        guard isDiffusion else { return }
+        try withoutGradients {
+            network.module.eval()
+            defer { network.module.train() }
+            var generator = evaluationGenerator(seed: recipe.seed).derived(stream: 7)
+            let shape = GenerativeNetwork.imageShape, timesteps = recipe.model.timesteps
+            let classes = { (count: Int) in self.network.classCount > 0 ? (0..<count).map { $0 % self.network.classCount } : [] }
+            let initial = Tensor.randomNormal([10] + shape, generator: &generator)
+            var rows: [Tensor] = []
+            for steps in Set([10, 20, 50, 100, timesteps].filter { $0 <= timesteps }).sorted() {
+                let samples = try network.diffusionSamples(from: initial, labels: classes(10), sampling: .init(sampler: .ddim, steps: steps, eta: 0),
+                                                           generator: &generator)
+                rows.append(network.quantized((samples + 1) * 0.5))
+            }
+            try Self.writeGrid(Tensor.concatenate(rows, alongAxis: 0), columns: 10, to: run.url.appendingPathComponent("ddim_steps.png"))
+            var paths: [Tensor] = []
+            for _ in 0..<6 {
+                let ends = (Tensor.randomNormal([1] + shape, generator: &generator), Tensor.randomNormal([1] + shape, generator: &generator))
+                paths.append(try slerp(ends.0, ends.1, steps: 8))
+            }
+            let samples = try network.diffusionSamples(from: Tensor.concatenate(paths, alongAxis: 0), labels: classes(48),
+                                                       sampling: .init(sampler: .ddim, steps: min(50, timesteps), eta: 0), generator: &generator)
+            try Self.writeGrid(network.quantized((samples + 1) * 0.5), columns: 8, to: run.url.appendingPathComponent("interpolation.png"))
+        }
+    }
+
     /// The first 64 of `samples` `[count, 64]` as a grid of 8 × 8 tiles.
     static func writeGrid(_ samples: Tensor, columns: Int?, to url: URL) throws {
         let count = min(samples.shape[0], 64), values = samples.scalars, size = GenerativeNetwork.dimensions
