@@ -252,7 +252,7 @@ final class GenerativeWorkload: StepWorkload {
     /// - `ddim_steps.png`: ten `x_T`, one per column, through DDIM (η = 0) in 10, 20, 50, 100 steps
     ///   and the full chain, one row each: the consistency of Song et al. §5.3 to the eye;
     /// - `interpolation.png`: six rows, each eight DDIM (50 steps, or the chain if shorter) samples
-    ///   along the slerp between two `x_T` (§5.4).
+    ///   along the slerp between two `x_T` (§5.4), a conditional model's of one class per row.
     func writeArtifacts(to run: RunDirectory) throws {
         guard isDiffusion else { return }
         try withoutGradients {
@@ -274,7 +274,9 @@ final class GenerativeWorkload: StepWorkload {
                 let ends = (Tensor.randomNormal([1] + shape, generator: &generator), Tensor.randomNormal([1] + shape, generator: &generator))
                 paths.append(try slerp(ends.0, ends.1, steps: 8))
             }
-            let samples = try network.diffusionSamples(from: Tensor.concatenate(paths, alongAxis: 0), labels: classes(48),
+            // A conditional model keeps one class along each row, so only the noise moves.
+            let rowClasses = network.classCount > 0 ? (0..<48).map { ($0 / 8) % network.classCount } : []
+            let samples = try network.diffusionSamples(from: Tensor.concatenate(paths, alongAxis: 0), labels: rowClasses,
                                                        sampling: .init(sampler: .ddim, steps: min(50, timesteps), eta: 0), generator: &generator)
             try Self.writeGrid(network.quantized((samples + 1) * 0.5), columns: 8, to: run.url.appendingPathComponent("interpolation.png"))
         }
