@@ -87,7 +87,7 @@ let tests: [Target] = [
     .testTarget(name: "TesseraODETests", dependencies: ["TesseraODE", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraExplainTests", dependencies: ["TesseraExplain", "TesseraTransformers", "TesseraGraph", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraSelfSupervisedTests", dependencies: ["TesseraSelfSupervised", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "TesseraGenerativeTests", dependencies: ["TesseraGenerative", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "TesseraGenerativeTests", dependencies: ["TesseraGenerative", "TesseraODE", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining", "TesseraCheckpoint", "TesseraConfig",
                                                          "TesseraDistributed", "TesseraReinforcement", "TesseraTensor"]),
 ]

@@ -80,3 +80,46 @@ func pixelCNNBenchmark(json: Bool) {
                       ("initial_loss", rounded(Double(initialLoss))), ("final_loss", rounded(Double(lastLoss)))]
     record.emit(json: json)
 }
+
+/// One DDPM training step and one 50-step DDIM sampling as `configs/generative-ddpm-digits.yaml`
+/// trains and samples (issue 16): the U-Net of `DiffusionUNet` with 32 base channels at 8×8 and 64
+/// at 4×4 (one residual block per level, group norm with 8 groups, SiLU, sinusoidal time embedding
+/// through 32 → 128 → 128), the linear β schedule over T = 1000. The step: a batch of 64
+/// closed-form images in [−1, 1], `x_0 = 2 k/15 − 1` with k = (5i + 3⌊i/8⌋) mod 16, noise
+/// `ε = √12 (u − ½)` with u = ((1103515245 i + 12345) mod 2³¹) / 2³¹ at flat index i, timesteps
+/// t_b = (37 b + 11) mod 1000; loss the ε-MSE, backward, Adam at lr 1e-3. The sampling: DDIM with
+/// η = 0 over the timesteps 980, 960, …, 0 from the noise above, `x̂_0` clipped to [−1, 1], no
+/// gradients. `Tests/Benchmarks/ddpm.py` is the PyTorch twin.
+func ddpmBenchmark(json: Bool) {
+    var generator = RandomGenerator(seed: 19)
+    var network = DiffusionUNetConfig()
+    network.baseChannels = 32
+    network.channelMultipliers = [1, 2]
+    network.groups = 8
+    let ddpm = try! DDPM(config: DDPMConfig(), network: try! DiffusionUNet(config: network, generator: &generator))
+    let optimizer = Adam(parameters: ddpm.namedParameters(), learningRate: 1e-3)
+    let batch = 64
+    let images = Tensor(shape: [batch, 1, 8, 8]) { index in Float((5 * index + 3 * (index / 8)) % 16) / 15 * 2 - 1 }
+    let noise = Tensor(shape: [batch, 1, 8, 8]) { index in
+        Float((Double((1_103_515_245 * index + 12345) % 2_147_483_648) / 2_147_483_648 - 0.5) * 12.0.squareRoot())
+    }
+    let timesteps = (0..<batch).map { (37 * $0 + 11) % 1000 }
+    let initialLoss = withoutGradients { (try! ddpm.loss(images, timesteps: timesteps, noise: noise)).mean().item }
+    var lastLoss: Float = 0
+    let step = Timing.measure(warmup: 3, minimumIterations: 20, minimumSeconds: 3) {
+        lastLoss = trainingStep(optimizer) { (try! ddpm.loss(images, timesteps: timesteps, noise: noise)).mean() }
+    }
+    var sampler = DDIM()
+    sampler.steps = 50
+    var sample = noise
+    let sampling = Timing.measure(warmup: 1, minimumIterations: 5, minimumSeconds: 3) {
+        sample = try! sampler.sample(ddpm, from: noise, generator: &generator)
+    }
+    var record = BenchmarkRecord("ddpm", [("batch", batch), ("base_channels", network.baseChannels), ("levels", network.channelMultipliers.count),
+                                          ("parameters", parameterCount(ddpm)), ("threads", 1)])
+    record.add(step)
+    record.add(sampling, prefix: "ddim50_")
+    record.fields += [("initial_loss", rounded(Double(initialLoss))), ("final_loss", rounded(Double(lastLoss))),
+                      ("sample_mean", rounded(Double(sample.mean().item)))]
+    record.emit(json: json)
+}

@@ -38,6 +38,8 @@ struct TesseraBench {
          flowBenchmark),
         ("pixelcnn", "one gated PixelCNN step of configs/generative-pixelcnn-digits.yaml: 4 gated layers, 32 channels, 16 levels, batch 64 of 8×8, Adam (vs Tests/Benchmarks/pixelcnn.py)",
          pixelCNNBenchmark),
+        ("ddpm", "one DDPM step of configs/generative-ddpm-digits.yaml (U-Net 32/64 channels, batch 64 of 8×8, ε-MSE, Adam) and one 50-step DDIM sampling of the batch (vs Tests/Benchmarks/ddpm.py)",
+         ddpmBenchmark),
         ("allreduce", "gradient averaging vs raw MPI_Allreduce, and step time with/without overlap (run under mpirun)",
          allreduceBenchmark),
     ]

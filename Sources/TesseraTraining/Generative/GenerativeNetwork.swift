@@ -12,6 +12,8 @@ import TesseraTensor
 /// `y = (k + u) / levels` (`dequantize(_:levels:generator:)`), whose density bounds the discrete
 /// probability by `log P(k) ≥ E_u log p(y) − D log levels`; the PixelCNN's softmax is discrete
 /// already. The flows see `y − ½`, centred on zero (a shift: no change to the log-determinant).
+/// A diffusion model sees `2y − 1` in [−1, 1] (Ho et al.'s data scaling) and has no likelihood
+/// here: its training objective is `diffusionLoss(_:labels:uniform:timesteps:noise:)`.
 final class GenerativeNetwork {
     enum Model {
         case vae(VAE)
@@ -19,6 +21,23 @@ final class GenerativeNetwork {
         case realNVP(RealNVP)
         case glow(Glow)
         case pixelCNN(PixelCNN)
+        case ddpm(DDPM)
+    }
+
+    /// How a diffusion model draws its samples (the recipe's `evaluation` settings, or `tessera sample`'s).
+    struct DiffusionSampling {
+        var sampler: DiffusionSamplerKind = .ddpm
+        /// nil: every step of the chain.
+        var steps: Int?
+        var eta: Double = 0
+
+        init(sampler: DiffusionSamplerKind = .ddpm, steps: Int? = nil, eta: Double = 0) {
+            (self.sampler, self.steps, self.eta) = (sampler, steps, eta)
+        }
+
+        init(_ evaluation: GenerativeEvaluationSection) {
+            self.init(sampler: evaluation.sampler, steps: evaluation.samplingSteps, eta: evaluation.eta)
+        }
     }
 
     let model: Model
@@ -30,7 +49,7 @@ final class GenerativeNetwork {
 
     init(_ section: GenerativeModelSection, levels: Int, generator: inout RandomGenerator) throws {
         self.levels = levels
-        classCount = section.kind == .cvae ? 10 : 0
+        classCount = section.kind == .cvae || (section.kind == .ddpm && section.classConditional) ? 10 : 0
         switch section.kind {
         case .vae, .cvae:
             var config = VAEConfig(inputFeatures: Self.dimensions, latentDimensions: section.latentDimensions)
@@ -67,6 +86,19 @@ final class GenerativeNetwork {
             config.firstKernelSize = section.firstKernelSize
             config.kernelSize = section.kernelSize
             model = .pixelCNN(try PixelCNN(config: config, generator: &generator))
+        case .ddpm:
+            var network = DiffusionUNetConfig()
+            network.baseChannels = section.hiddenChannels
+            network.channelMultipliers = section.channelMultipliers
+            network.groups = section.groups
+            network.classes = classCount
+            var config = DDPMConfig()
+            config.schedule = section.noiseSchedule
+            config.timesteps = section.timesteps
+            config.betaStart = section.betaStart
+            config.betaEnd = section.betaEnd
+            config.variance = section.variance
+            model = .ddpm(try DDPM(config: config, network: try DiffusionUNet(config: network, generator: &generator)))
         }
     }
 
@@ -77,6 +109,7 @@ final class GenerativeNetwork {
         case .realNVP(let flow): return flow
         case .glow(let glow): return glow
         case .pixelCNN(let pixelCNN): return pixelCNN
+        case .ddpm(let ddpm): return ddpm
         }
     }
 
@@ -101,7 +134,47 @@ final class GenerativeNetwork {
             return try glow.logLikelihood(points - 0.5) - dequantizationNats
         case .pixelCNN(let pixelCNN):
             return try pixelCNN.logLikelihood(images)
+        case .ddpm:
+            throw GenerativeError("a diffusion model has no tractable likelihood here; its objective is the ε-prediction loss")
         }
+    }
+
+    /// A diffusion model's simple loss of every row (`[batch]`, Ho et al. eq. 14): the mean squared
+    /// error of the predicted noise at `timesteps`, on the dequantised `images` scaled to [−1, 1].
+    func diffusionLoss(_ images: Tensor, labels: [Int], uniform: Tensor, timesteps: [Int], noise: Tensor) throws -> Tensor {
+        guard case .ddpm(let ddpm) = model else { throw GenerativeError("diffusionLoss: the model is not a diffusion model") }
+        return try ddpm.loss(dequantized(images, uniform: uniform) * 2 - 1, labels: conditionLabels(labels), timesteps: timesteps, noise: noise)
+    }
+
+    /// A diffusion model's samples `[count, 1, 8, 8]` in [−1, 1] from the initial noise `initial`.
+    func diffusionSamples(from initial: Tensor, labels: [Int], sampling: DiffusionSampling,
+                          generator: inout RandomGenerator) throws -> Tensor {
+        guard case .ddpm(let ddpm) = model else { throw GenerativeError("diffusionSamples: the model is not a diffusion model") }
+        let steps = sampling.steps ?? ddpm.schedule.timesteps
+        switch sampling.sampler {
+        case .ddpm:
+            guard sampling.eta == 0 else {
+                throw GenerativeError("eta \(sampling.eta) is the DDIM sampler's; the DDPM sampler's variance is the model's (\(ddpm.config.variance.rawValue))")
+            }
+            return try ddpm.sample(from: initial, labels: conditionLabels(labels), timesteps: try ddpm.schedule.samplingTimesteps(count: steps),
+                                   generator: &generator)
+        case .ddim:
+            var ddim = DDIM()
+            ddim.steps = steps
+            ddim.eta = sampling.eta
+            return try ddim.sample(ddpm, from: initial, labels: conditionLabels(labels), generator: &generator)
+        }
+    }
+
+    /// Grey values `k / (levels − 1)` `[count, 64]` of continuous images in [0, 1]: the cell
+    /// `(k + u) / levels` each value falls in (non-finite values are kept, so a failure shows).
+    func quantized(_ continuous: Tensor) -> Tensor {
+        let top = Float(levels - 1), count = continuous.shape[0]
+        let values = continuous.reshape([count, Self.dimensions]).scalars.map { value -> Float in
+            guard value.isFinite else { return value }
+            return min(max((value * Float(levels)).rounded(.down), 0), top) / top
+        }
+        return Tensor(shape: [count, Self.dimensions], scalars: values)
     }
 
     /// The VAE's importance-weighted bound with `samples` latents per image (nats, `[batch]`); the
@@ -133,8 +206,9 @@ final class GenerativeNetwork {
     }
 
     /// `count` digits `[count, 64]` with grey values `k / (levels − 1)`, at `temperature`; a
-    /// conditional model draws digit `labels[i]` for row `i`.
-    func sample(count: Int, labels: [Int], temperature: Float, generator: inout RandomGenerator) throws -> Tensor {
+    /// conditional model draws digit `labels[i]` for row `i`; a diffusion model samples by `diffusion`.
+    func sample(count: Int, labels: [Int], temperature: Float, diffusion: DiffusionSampling = DiffusionSampling(),
+                generator: inout RandomGenerator) throws -> Tensor {
         try withoutGradients {
             let continuous: Tensor
             switch model {
@@ -152,14 +226,14 @@ final class GenerativeNetwork {
                 continuous = try glow.sample(count: count, temperature: temperature, generator: &generator) + 0.5
             case .pixelCNN(let pixelCNN):
                 return try pixelCNN.sample(count: count, temperature: temperature, generator: &generator).reshape([count, Self.dimensions])
+            case .ddpm:
+                guard temperature == 1 else {
+                    throw GenerativeError("a diffusion model has no sampling temperature (its noise is the chain's own), got \(temperature); DDIM's eta sets its stochasticity")
+                }
+                let initial = Tensor.randomNormal([count] + Self.imageShape, generator: &generator)
+                continuous = (try diffusionSamples(from: initial, labels: labels, sampling: diffusion, generator: &generator) + 1) * 0.5
             }
-            // Back to the grey values: the cell (k + u) / levels a continuous point falls in.
-            let top = Float(levels - 1)
-            let values = continuous.reshape([count, Self.dimensions]).scalars.map { value -> Float in
-                guard value.isFinite else { return value }
-                return min(max((value * Float(levels)).rounded(.down), 0), top) / top
-            }
-            return Tensor(shape: [count, Self.dimensions], scalars: values)
+            return quantized(continuous)
         }
     }
 }

@@ -12,7 +12,12 @@ import TesseraGenerative
 /// - `nice`, `realnvp`, `glow` — normalizing flows on the dequantised pixels (Dinh et al., 2015 and
 ///   2017; Kingma & Dhariwal, 2018): exact log-likelihood by the change of variables;
 /// - `pixelcnn` — an autoregressive softmax over the grey values, plain or gated (van den Oord et
-///   al., 2016): an exact discrete likelihood.
+///   al., 2016): an exact discrete likelihood;
+/// - `ddpm` — a denoising diffusion model (Ho et al., 2020) on the dequantised pixels scaled to
+///   [−1, 1], trained on the simple ε-prediction loss, class-conditional with
+///   `model.classConditional`, sampled by ancestral DDPM steps or by DDIM (Song et al., 2021)
+///   (`evaluation.sampler`). It has no tractable likelihood here: its test figure is the ε-MSE
+///   (`test_loss`), and its quality is the yardstick's.
 ///
 /// ```yaml
 /// task: generative
@@ -71,6 +76,22 @@ public struct GenerativeRecipe: StepRecipe, Decodable, RecipeValidatable {
             // Every scale but the last ends with a squeeze.
             try check.that(side % (1 << (model.scales - 1)) == 0, "model.scales",
                            "RealNVP squeezes the \(side) × \(side) digits after every scale but the last, so \(side) must be divisible by 2^(scales − 1); \(model.scales) scales need \(1 << (model.scales - 1)), use at most 4")
+        case .ddpm:
+            let levels = model.channelMultipliers.count
+            try check.that(side % (1 << (levels - 1)) == 0, "model.channelMultipliers",
+                           "the U-Net halves the \(side) × \(side) digits between levels, so \(side) must be divisible by 2^(levels − 1); \(levels) levels need \(1 << (levels - 1)), use at most 4")
+            try check.that(model.betaStart <= model.betaEnd, "model.betaStart",
+                           "must not exceed model.betaEnd (\(model.betaEnd)), found \(model.betaStart)")
+            try check.that(evaluation.samplingSteps == nil || evaluation.samplingSteps! <= model.timesteps, "evaluation.samplingSteps",
+                           "must be at most model.timesteps (\(model.timesteps)), the steps of the chain it skips along, found \(evaluation.samplingSteps ?? 0)")
+            for (key, counts) in [("evaluation.consistencySteps", evaluation.consistencySteps), ("evaluation.stepSweep", evaluation.stepSweep)] {
+                try check.that(counts.allSatisfy { $0 <= model.timesteps }, key,
+                               "every step count must be at most model.timesteps (\(model.timesteps)), found \(counts)")
+            }
+            try check.that(evaluation.temperature == 1, "evaluation.temperature",
+                           "a diffusion model has no sampling temperature (its noise is the chain's own); leave it at 1 and use evaluation.eta for DDIM's stochasticity, found \(evaluation.temperature)")
+            try check.that(evaluation.sampler == .ddim || evaluation.eta == 0, "evaluation.eta",
+                           "is DDIM's (evaluation.sampler: ddim); the DDPM sampler's variance is model.variance, found \(evaluation.eta)")
         case .vae, .cvae, .nice, .pixelcnn:
             break
         }
@@ -137,6 +158,8 @@ public struct GenerativeModelSection: Decodable, RecipeValidatable {
         case glow
         /// An autoregressive softmax over each pixel's grey values.
         case pixelcnn
+        /// A denoising diffusion model: a U-Net predicts the noise of the forward process.
+        case ddpm
     }
 
     /// A PixelCNN's layers (`PixelCNNArchitecture`'s cases, by name).
@@ -180,7 +203,7 @@ public struct GenerativeModelSection: Decodable, RecipeValidatable {
     public var levels: Int
     /// glow: steps of flow (actnorm, 1×1 convolution, coupling) per level.
     public var stepsPerLevel: Int
-    /// realnvp, glow, pixelcnn: channels of the hidden layers.
+    /// realnvp, glow, pixelcnn: channels of the hidden layers; ddpm: of the U-Net's first level.
     public var hiddenChannels: Int
     /// pixelcnn: `plain` masked convolutions (with the blind spot) or the `gated` two-stack version.
     public var architecture: Architecture
@@ -190,10 +213,26 @@ public struct GenerativeModelSection: Decodable, RecipeValidatable {
     public var firstKernelSize: Int
     /// pixelcnn: kernel extent of the later layers.
     public var kernelSize: Int
+    /// ddpm: `T`, the steps of the forward (noising) process.
+    public var timesteps: Int
+    /// ddpm: the β schedule, `linear` (Ho et al., 2020) or `cosine` (Nichol & Dhariwal, 2021).
+    public var noiseSchedule: NoiseScheduleKind
+    /// ddpm, linear schedule: `β` of the first and the last step (Ho et al.: 10⁻⁴ and 0.02 for T = 1000).
+    public var betaStart: Double
+    public var betaEnd: Double
+    /// ddpm: the reverse steps' variance, `beta` (`σ² = β_t`) or `posterior` (`σ² = β̃_t`).
+    public var variance: DDPMVariance
+    /// ddpm: the U-Net's levels, each's channels a multiple of `hiddenChannels` (`[1, 2]`: 8 × 8 and 4 × 4).
+    public var channelMultipliers: [Int]
+    /// ddpm: groups of the U-Net's group normalisations (every level's channels divide by it).
+    public var groups: Int
+    /// ddpm: the U-Net also sees the digit's class (a label embedding added to the time embedding).
+    public var classConditional: Bool
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case kind, hiddenSizes, latentDimensions, couplingLayers, prior, scales, checkerboardCouplings, channelCouplings, finalCouplings
         case levels, stepsPerLevel, hiddenChannels, architecture, layers, firstKernelSize, kernelSize
+        case timesteps, noiseSchedule, betaStart, betaEnd, variance, channelMultipliers, groups, classConditional
     }
 
     public init(from decoder: Decoder) throws {
@@ -214,6 +253,14 @@ public struct GenerativeModelSection: Decodable, RecipeValidatable {
         layers = try container.decodeIfPresent(Int.self, forKey: .layers) ?? 4
         firstKernelSize = try container.decodeIfPresent(Int.self, forKey: .firstKernelSize) ?? 5
         kernelSize = try container.decodeIfPresent(Int.self, forKey: .kernelSize) ?? 3
+        timesteps = try container.decodeIfPresent(Int.self, forKey: .timesteps) ?? 1000
+        noiseSchedule = try container.decodeIfPresent(NoiseScheduleKind.self, forKey: .noiseSchedule) ?? .linear
+        betaStart = try container.decodeIfPresent(Double.self, forKey: .betaStart) ?? 1e-4
+        betaEnd = try container.decodeIfPresent(Double.self, forKey: .betaEnd) ?? 0.02
+        variance = try container.decodeIfPresent(DDPMVariance.self, forKey: .variance) ?? .beta
+        channelMultipliers = try container.decodeIfPresent([Int].self, forKey: .channelMultipliers) ?? [1, 2]
+        groups = try container.decodeIfPresent(Int.self, forKey: .groups) ?? 8
+        classConditional = try container.decodeIfPresent(Bool.self, forKey: .classConditional) ?? false
     }
 
     public func validate(_ check: RecipeValidator) throws {
@@ -231,6 +278,16 @@ public struct GenerativeModelSection: Decodable, RecipeValidatable {
         try check.range("layers", layers, 0...64)
         try check.that(firstKernelSize > 0 && firstKernelSize % 2 == 1, "firstKernelSize", "must be odd and positive, found \(firstKernelSize)")
         try check.that(kernelSize > 0 && kernelSize % 2 == 1, "kernelSize", "must be odd and positive, found \(kernelSize)")
+        try check.range("timesteps", timesteps, 2...100_000)
+        try check.that(betaStart > 0 && betaStart < 1, "betaStart", "every β must lie in (0, 1), found \(betaStart)")
+        try check.that(betaEnd > 0 && betaEnd < 1, "betaEnd", "every β must lie in (0, 1), found \(betaEnd)")
+        try check.nonEmpty("channelMultipliers", channelMultipliers)
+        try check.that(channelMultipliers.allSatisfy { $0 > 0 }, "channelMultipliers", "every multiplier must be positive, found \(channelMultipliers)")
+        try check.range("groups", groups, 1...1024)
+        if kind == .ddpm {
+            try check.that(hiddenChannels % 2 == 0 && channelMultipliers.allSatisfy { ($0 * hiddenChannels) % groups == 0 }, "hiddenChannels",
+                           "the U-Net needs an even hiddenChannels whose every level (× channelMultipliers \(channelMultipliers)) divides into groups = \(groups), found \(hiddenChannels)")
+        }
     }
 }
 
@@ -247,14 +304,33 @@ public struct GenerativeEvaluationSection: Decodable, RecipeValidatable {
     public var yardstick: String
     /// vae, cvae: importance samples `K` of the test likelihood's IWAE bound.
     public var importanceSamples: Int
+    /// ddpm: how samples are drawn, `ddpm` (ancestral steps, Ho et al.) or `ddim` (Song et al.).
+    public var sampler: DiffusionSamplerKind
+    /// ddpm: the sampler's steps along a sub-sequence of the chain; absent: all `model.timesteps`.
+    public var samplingSteps: Int?
+    /// ddpm with the ddim sampler: its `η ≥ 0` (0 deterministic, 1 DDPM's posterior variance).
+    public var eta: Double
+    /// ddpm: two or more DDIM step counts (η = 0) run from the same `x_T`; logs how often the
+    /// yardstick's class of a sample agrees between the first and each other count, and their
+    /// mean pixel distance (Song et al. §5.3's consistency). Empty: not measured.
+    public var consistencySteps: [Int]
+    /// ddpm: DDIM step counts (η = 0) whose samples are scored by the yardstick and timed, each
+    /// from the same `x_T` (`ddim<steps>_fid`, `…_confidence`, `…_seconds`). Empty: none.
+    public var stepSweep: [Int]
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case samples, temperature, yardstick, importanceSamples }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case samples, temperature, yardstick, importanceSamples, sampler, samplingSteps, eta, consistencySteps, stepSweep
+    }
 
     public init() {
         samples = 64
         temperature = 1
         yardstick = "configs/generative-yardstick-digits.yaml"
         importanceSamples = 64
+        sampler = .ddpm
+        eta = 0
+        consistencySteps = []
+        stepSweep = []
     }
 
     public init(from decoder: Decoder) throws {
@@ -264,6 +340,11 @@ public struct GenerativeEvaluationSection: Decodable, RecipeValidatable {
         temperature = try container.decodeIfPresent(Float.self, forKey: .temperature) ?? temperature
         yardstick = try container.decodeIfPresent(String.self, forKey: .yardstick) ?? yardstick
         importanceSamples = try container.decodeIfPresent(Int.self, forKey: .importanceSamples) ?? importanceSamples
+        sampler = try container.decodeIfPresent(DiffusionSamplerKind.self, forKey: .sampler) ?? sampler
+        samplingSteps = try container.decodeIfPresent(Int.self, forKey: .samplingSteps)
+        eta = try container.decodeIfPresent(Double.self, forKey: .eta) ?? eta
+        consistencySteps = try container.decodeIfPresent([Int].self, forKey: .consistencySteps) ?? consistencySteps
+        stepSweep = try container.decodeIfPresent([Int].self, forKey: .stepSweep) ?? stepSweep
     }
 
     public func validate(_ check: RecipeValidator) throws {
@@ -271,5 +352,19 @@ public struct GenerativeEvaluationSection: Decodable, RecipeValidatable {
         try check.range("samples", samples, 2...10_000)
         try check.that(temperature > 0 && temperature.isFinite, "temperature", "must be positive and finite, found \(temperature)")
         try check.range("importanceSamples", importanceSamples, 1...10_000)
+        if let samplingSteps { try check.that(samplingSteps >= 1, "samplingSteps", "must be at least 1, found \(samplingSteps)") }
+        try check.that(eta >= 0 && eta.isFinite, "eta", "must be non-negative and finite (0: deterministic DDIM, 1: DDPM's variance), found \(eta)")
+        try check.that(consistencySteps.isEmpty || consistencySteps.count >= 2, "consistencySteps",
+                       "compares two or more step counts, found \(consistencySteps)")
+        try check.that(consistencySteps.allSatisfy { $0 >= 1 }, "consistencySteps", "every step count must be at least 1, found \(consistencySteps)")
+        try check.that(stepSweep.allSatisfy { $0 >= 1 }, "stepSweep", "every step count must be at least 1, found \(stepSweep)")
     }
+}
+
+/// How a diffusion model's samples are drawn.
+public enum DiffusionSamplerKind: String, Decodable, CaseIterable {
+    /// Ancestral sampling (Ho et al. 2020, Algorithm 2), respaced when fewer steps are asked.
+    case ddpm
+    /// The non-Markovian sampler of Song et al. 2021 with its `η`.
+    case ddim
 }

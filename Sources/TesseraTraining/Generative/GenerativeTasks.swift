@@ -33,9 +33,12 @@ public enum GenerativeTasks {
     /// Draws `count` digits from the generator in `checkpoint` and writes them as a PNG grid to
     /// `output`. Everything is checked before anything is written: `temperature` must be positive,
     /// `classIndex` is for a conditional model and must be one of its classes, and the checkpoint
-    /// must be one of a `task: generative` run. Returns a line describing what was written.
+    /// must be one of a `task: generative` run. A diffusion model (`ddpm`) samples with the
+    /// recipe's `evaluation` sampler unless `sampler`, `steps` (at most its `T`) or `eta` (≥ 0,
+    /// DDIM's) say otherwise; they are refused for the other models. Returns a line describing
+    /// what was written.
     public static func sample(checkpoint path: String, count: Int, classIndex: Int?, temperature: Float, seed: UInt64,
-                              output: String) throws -> String {
+                              output: String, sampler: String? = nil, steps: Int? = nil, eta: Double? = nil) throws -> String {
         guard temperature > 0, temperature.isFinite else {
             throw TrainingError("--temperature must be positive and finite (the base noise is scaled by it), got \(temperature)")
         }
@@ -45,11 +48,38 @@ public enum GenerativeTasks {
             throw TrainingError("\(path): not a generator's checkpoint (its task is \(checkpoint.metadata["task"] ?? "not recorded")); tessera sample takes checkpoints of task: \(taskName) runs")
         }
         let recipe = try Recipe(yaml: try TrainingCheckpoint.recipe(of: checkpoint, path: path), file: path).decode(GenerativeRecipe.self)
+        var diffusion = GenerativeNetwork.DiffusionSampling(recipe.evaluation)
+        if recipe.model.kind == .ddpm {
+            if let sampler {
+                guard let kind = DiffusionSamplerKind(rawValue: sampler) else {
+                    throw TrainingError("--sampler \(sampler): expected one of \(DiffusionSamplerKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                diffusion.sampler = kind
+                // The recipe's η belongs to its own sampler.
+                if kind == .ddpm { diffusion.eta = 0 }
+            }
+            if let steps {
+                guard (1...recipe.model.timesteps).contains(steps) else {
+                    throw TrainingError("--steps \(steps) is out of range: \(path)'s chain has \(recipe.model.timesteps) steps, so 1…\(recipe.model.timesteps)")
+                }
+                diffusion.steps = steps
+            }
+            if let eta {
+                guard eta >= 0, eta.isFinite else { throw TrainingError("--eta must be non-negative and finite (0: deterministic DDIM, 1: DDPM's variance), got \(eta)") }
+                guard diffusion.sampler == .ddim else { throw TrainingError("--eta \(eta) is the DDIM sampler's; add --sampler ddim") }
+                diffusion.eta = eta
+            }
+            guard temperature == 1 else {
+                throw TrainingError("--temperature \(temperature): a ddpm has no sampling temperature (its noise is the chain's own); use --sampler ddim --eta for its stochasticity")
+            }
+        } else if sampler != nil || steps != nil || eta != nil {
+            throw TrainingError("--sampler, --steps and --eta are a diffusion model's; \(path) holds a \(recipe.model.kind.rawValue)")
+        }
         var initialization = RandomGenerator(seed: recipe.seed).derived(stream: RandomStreams.initialization)
         let network = try GenerativeNetwork(recipe.model, levels: recipe.data.levels, generator: &initialization)
         if let classIndex {
             guard network.classCount > 0 else {
-                throw TrainingError("--class \(classIndex): \(path) holds an unconditional \(recipe.model.kind.rawValue), which draws digits of no chosen class; drop --class (a cvae takes one)")
+                throw TrainingError("--class \(classIndex): \(path) holds an unconditional \(recipe.model.kind.rawValue), which draws digits of no chosen class; drop --class (a cvae or a class-conditional ddpm takes one)")
             }
             guard (0..<network.classCount).contains(classIndex) else {
                 throw TrainingError("--class \(classIndex) is out of range: \(path)'s \(recipe.model.kind.rawValue) draws classes 0…\(network.classCount - 1)")
@@ -59,10 +89,13 @@ public enum GenerativeTasks {
         network.module.eval()
         let labels = network.classCount == 0 ? [] : (0..<count).map { classIndex ?? $0 % network.classCount }
         var generator = RandomGenerator(seed: seed)
-        let samples = try network.sample(count: count, labels: labels, temperature: temperature, generator: &generator)
+        let samples = try network.sample(count: count, labels: labels, temperature: temperature, diffusion: diffusion, generator: &generator)
         try GenerativeWorkload.writeGrid(samples, columns: classIndex == nil && network.classCount > 0 ? network.classCount : nil,
                                          to: URL(fileURLWithPath: output))
-        return "wrote \(min(count, 64)) of \(count) \(recipe.model.kind.rawValue) samples at temperature \(temperature) to \(output)"
+        let how = recipe.model.kind == .ddpm
+            ? "with \(diffusion.sampler.rawValue) in \(diffusion.steps ?? recipe.model.timesteps) steps" + (diffusion.sampler == .ddim ? " at eta \(diffusion.eta)" : "")
+            : "at temperature \(temperature)"
+        return "wrote \(min(count, 64)) of \(count) \(recipe.model.kind.rawValue) samples \(how) to \(output)"
     }
 }
 

@@ -19,6 +19,12 @@ import TesseraTensor
 /// conditional model, `sample_accuracy`; the first 64 samples are drawn into `samples.png`.
 /// `heldout_fid` is the yardstick's distance of as many held-out digits: what a perfect generator
 /// scores with that many samples.
+///
+/// A diffusion model (`ddpm`) has no likelihood here: its step loss is the simple ε-MSE with the
+/// timesteps and the noise drawn for the global batch like the dequantisation noise, and its
+/// evaluation logs the test set's ε-MSE (`test_loss`, at timesteps and noise fixed by the seed),
+/// the samples' yardstick scores with the recipe's sampler, and, when asked, DDIM's consistency
+/// across step counts and a sweep of DDIM's quality and time over step counts.
 final class GenerativeWorkload: StepWorkload {
     let recipe: GenerativeRecipe
     let network: GenerativeNetwork
@@ -27,7 +33,8 @@ final class GenerativeWorkload: StepWorkload {
     let outliers: TensorDataset?
     let baselineBitsPerDimension: Double
     var model: any Module { network.module }
-    let primaryMetric = "test_bits_per_dim"
+    var primaryMetric: String { isDiffusion ? "test_loss" : "test_bits_per_dim" }
+    private var isDiffusion: Bool { recipe.model.kind == .ddpm }
     var primaryMetricIsHigherBetter: Bool { false }
     var progressMetrics: [String] { ["sample_fid"] }
     var shardsAreIndependent: Bool { true }
@@ -81,6 +88,13 @@ final class GenerativeWorkload: StepWorkload {
         let part = { (t: Tensor) in t.slice(alongAxis: 0, start: rows.lowerBound, end: rows.upperBound) }
         if shard.rank == 0 { lastFailure = nil }
         do {
+            if isDiffusion {
+                let timesteps = (0..<batch.count).map { _ in noise.nextInt(below: recipe.model.timesteps) }
+                let epsilon = Tensor.randomNormal(images.shape, generator: &noise)
+                let loss = try network.diffusionLoss(part(images), labels: labels(train, Tensor(batch[rows].map(Float.init))),
+                                                     uniform: part(uniform), timesteps: Array(timesteps[rows]), noise: part(epsilon))
+                return (loss.sum() / Float(batch.count), rows.count)
+            }
             try network.initializeIfNeeded(images, uniform: uniform)
             let index = Tensor(batch[rows].map(Float.init))
             let logLikelihood = try network.logLikelihood(part(images), labels: labels(train, index), uniform: part(uniform),
@@ -103,6 +117,10 @@ final class GenerativeWorkload: StepWorkload {
             do {
                 let uniform = Tensor.randomUniform(test.inputs.shape, generator: &generator)
                 let testLabels = labels(test)
+                if isDiffusion {
+                    try metrics.merge(diffusionMetrics(uniform: uniform, labels: testLabels, generator: &generator)) { $1 }
+                    return metrics
+                }
                 if case .vae = network.model {
                     var latent = generator.derived(stream: 1)
                     let noise = Tensor.randomNormal([test.count, recipe.model.latentDimensions], generator: &latent)
@@ -120,7 +138,7 @@ final class GenerativeWorkload: StepWorkload {
                 try metrics.merge(sampleMetrics(generator: &generator)) { $1 }
             } catch {
                 print("generative: evaluation failed: \(error)")
-                metrics["test_bits_per_dim"] = .nan
+                metrics[primaryMetric] = .nan
             }
             return metrics
         }
@@ -154,28 +172,114 @@ final class GenerativeWorkload: StepWorkload {
         return ["outlier_auroc": try auroc(inlierScores, outlierScores), "blurred_auroc": try auroc(inlierScores, blurredScores)]
     }
 
+    /// A diffusion model's evaluation: the test ε-MSE, the samples of the recipe's sampler, and
+    /// DDIM's consistency and step sweep when the recipe asks for them.
+    private func diffusionMetrics(uniform: Tensor, labels testLabels: [Int], generator: inout RandomGenerator) throws -> [String: Double] {
+        let timesteps = (0..<test.count).map { _ in generator.nextInt(below: recipe.model.timesteps) }
+        let noise = Tensor.randomNormal(test.inputs.shape, generator: &generator)
+        let loss = try network.diffusionLoss(test.inputs, labels: testLabels, uniform: uniform, timesteps: timesteps, noise: noise)
+        var metrics = ["test_loss": Double(loss.mean().item)]
+        var started = Date()
+        try metrics.merge(sampleMetrics(generator: &generator)) { $1 }
+        metrics["sample_seconds"] = Date().timeIntervalSince(started)
+        let count = recipe.evaluation.samples
+        let classes = network.classCount > 0 ? (0..<count).map { $0 % network.classCount } : []
+        let initial = Tensor.randomNormal([count] + GenerativeNetwork.imageShape, generator: &generator)
+        let deterministic = { (steps: Int, generator: inout RandomGenerator) throws -> Tensor in
+            self.network.quantized((try self.network.diffusionSamples(
+                from: initial, labels: classes, sampling: .init(sampler: .ddim, steps: steps, eta: 0), generator: &generator) + 1) * 0.5)
+        }
+        if let reference = recipe.evaluation.consistencySteps.first {
+            // Song et al. §5.3: the same x_T through fewer steps keeps the high-level features.
+            let anchor = try deterministic(reference, &generator)
+            let anchorClasses = try scoringYardstick().map { $0.predictedClasses(anchor) }
+            for steps in recipe.evaluation.consistencySteps.dropFirst() {
+                let other = try deterministic(steps, &generator)
+                metrics["consistency_\(reference)_\(steps)_pixel_distance"] = Double((other - anchor).abs().mean().item)
+                if let anchorClasses, let yardstick {
+                    let agreeing = zip(anchorClasses, yardstick.predictedClasses(other)).filter { $0 == $1 }.count
+                    metrics["consistency_\(reference)_\(steps)_class_agreement"] = Double(agreeing) / Double(count)
+                }
+            }
+        }
+        for steps in recipe.evaluation.stepSweep {
+            started = Date()
+            let samples = try deterministic(steps, &generator)
+            metrics["ddim\(steps)_seconds"] = Date().timeIntervalSince(started)
+            if let yardstick = try scoringYardstick() {
+                let scores = try yardstick.scores(samples, labels: classes.isEmpty ? nil : classes)
+                metrics["ddim\(steps)_fid"] = scores.frechetDistance
+                metrics["ddim\(steps)_confidence"] = scores.confidence
+                if let accuracy = scores.accuracy { metrics["ddim\(steps)_accuracy"] = accuracy }
+            }
+        }
+        return metrics
+    }
+
+    /// The recipe's yardstick, built on first use; nil when the recipe has none.
+    private func scoringYardstick() throws -> Yardstick? {
+        guard !recipe.evaluation.yardstick.isEmpty else { return nil }
+        if yardstick == nil { yardstick = try Yardstick(recipePath: recipe.evaluation.yardstick) }
+        return yardstick
+    }
+
     /// The evaluation's samples: `samples.png`, and the yardstick's scores of them.
     private func sampleMetrics(generator: inout RandomGenerator) throws -> [String: Double] {
         let count = recipe.evaluation.samples
         // A conditional model draws the ten classes in turn, so every row of the grid counts 0 … 9.
         let classes = network.classCount > 0 ? (0..<count).map { $0 % network.classCount } : []
         let samples = try network.sample(count: count, labels: classes, temperature: recipe.evaluation.temperature,
-                                         generator: &generator)
+                                         diffusion: .init(recipe.evaluation), generator: &generator)
         try Self.writeGrid(samples, columns: network.classCount > 0 ? network.classCount : nil,
                            to: run.url.appendingPathComponent("samples.png"))
-        guard !recipe.evaluation.yardstick.isEmpty else { return [:] }
-        if yardstick == nil { yardstick = try Yardstick(recipePath: recipe.evaluation.yardstick) }
-        let scores = try yardstick!.scores(samples, labels: classes.isEmpty ? nil : classes)
+        guard let yardstick = try scoringYardstick() else { return [:] }
+        let scores = try yardstick.scores(samples, labels: classes.isEmpty ? nil : classes)
         // The same number of held-out digits, scored the same way: the distance a perfect
         // generator would reach with this many samples (the estimate is biased upward for few).
         if heldOutFrechetDistance == nil {
             let real = test.inputs.slice(alongAxis: 0, start: 0, end: min(count, test.count))
-            heldOutFrechetDistance = try yardstick!.scores(real, labels: nil).frechetDistance
+            heldOutFrechetDistance = try yardstick.scores(real, labels: nil).frechetDistance
         }
         var metrics = ["sample_confidence": scores.confidence, "sample_fid": scores.frechetDistance,
                        "heldout_fid": heldOutFrechetDistance!]
         if let accuracy = scores.accuracy { metrics["sample_accuracy"] = accuracy }
         return metrics
+    }
+
+    /// A diffusion model's figures after the last evaluation (rank 0), each from initial noises of
+    /// the evaluation stream:
+    ///
+    /// - `ddim_steps.png`: ten `x_T`, one per column, through DDIM (η = 0) in 10, 20, 50, 100 steps
+    ///   and the full chain, one row each: the consistency of Song et al. §5.3 to the eye;
+    /// - `interpolation.png`: six rows, each eight DDIM (50 steps, or the chain if shorter) samples
+    ///   along the slerp between two `x_T` (§5.4), a conditional model's of one class per row.
+    func writeArtifacts(to run: RunDirectory) throws {
+        guard isDiffusion else { return }
+        try withoutGradients {
+            network.module.eval()
+            defer { network.module.train() }
+            var generator = evaluationGenerator(seed: recipe.seed).derived(stream: 7)
+            let shape = GenerativeNetwork.imageShape, timesteps = recipe.model.timesteps
+            let classes = { (count: Int) in self.network.classCount > 0 ? (0..<count).map { $0 % self.network.classCount } : [] }
+            let initial = Tensor.randomNormal([10] + shape, generator: &generator)
+            var rows: [Tensor] = []
+            for steps in Set([10, 20, 50, 100, timesteps].filter { $0 <= timesteps }).sorted() {
+                let samples = try network.diffusionSamples(from: initial, labels: classes(10), sampling: .init(sampler: .ddim, steps: steps, eta: 0),
+                                                           generator: &generator)
+                rows.append(network.quantized((samples + 1) * 0.5))
+            }
+            try Self.writeGrid(Tensor.concatenate(rows, alongAxis: 0), columns: 10, to: run.url.appendingPathComponent("ddim_steps.png"))
+            var paths: [Tensor] = []
+            for _ in 0..<6 {
+                let ends = (Tensor.randomNormal([1] + shape, generator: &generator), Tensor.randomNormal([1] + shape, generator: &generator))
+                paths.append(try slerp(ends.0, ends.1, steps: 8))
+            }
+            // A conditional model keeps one class along each row, so only the noise moves.
+            let rowClasses = network.classCount > 0 ? (0..<48).map { ($0 / 8) % network.classCount } : []
+            let samples = try network.diffusionSamples(from: Tensor.concatenate(paths, alongAxis: 0), labels: rowClasses,
+                                                       sampling: .init(sampler: .ddim, steps: min(50, timesteps), eta: 0), generator: &generator)
+            try Self.writeGrid(network.quantized((samples + 1) * 0.5), columns: 8, to: run.url.appendingPathComponent("interpolation.png"))
+        }
     }
 
     /// The first 64 of `samples` `[count, 64]` as a grid of 8 × 8 tiles.

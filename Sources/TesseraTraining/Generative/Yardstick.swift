@@ -89,6 +89,16 @@ final class Yardstick {
                       frechetDistance: try frechetDistance(reference, GaussianFit(features: features(pixels))))
     }
 
+    /// The class the classifier picks for each of `samples` `[count, 64]`.
+    func predictedClasses(_ samples: Tensor) -> [Int] {
+        let logits = withoutGradients { classifier(samples.reshape([samples.shape[0], -1])) }
+        let classes = logits.shape[1], values = logits.scalars
+        return (0..<logits.shape[0]).map { row in
+            let scores = values[(row * classes)..<((row + 1) * classes)]
+            return scores.indices.max { scores[$0] < scores[$1] }! - row * classes
+        }
+    }
+
     /// FNV-1a over the recipe's bytes, in hex: stable across processes and machines (Swift's
     /// `Hasher` is seeded per process).
     static func hash(_ text: String) -> String {
