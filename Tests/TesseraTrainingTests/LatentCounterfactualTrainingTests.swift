@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TesseraCheckpoint
 import TesseraConfig
+import TesseraData
 import TesseraTensor
 @testable import TesseraTraining
 
@@ -62,6 +63,13 @@ import TesseraTensor
         #expect(latent.frechetDistance < study.originalMeasures.frechetDistance)
         let report = study.report(title: "test", yardstick: recipePath.path)
         #expect(report.contains("latent counterfactuals") && report.contains("pixel counterfactuals"), "\(report)")
+        // A decoding that overflowed is a miss, left out of the distances.
+        let test = try Digits.split(layout: .flat, testFraction: 0.2, seed: 3).test
+        let fours = LatentCounterfactualStudy.rows(of: test.inputs, where: test.labels.scalars.map { $0 == 4 })
+        let broken = Tensor.concatenate([fours.slice(alongAxis: 0, start: 0, end: 3), Tensor(shape: [1, 64], scalars: [Float](repeating: .nan, count: 64))], alongAxis: 0)
+        let measured = try CounterfactualJudge(yardstick: judge, targetClass: 4, reference: fours).measure(broken, from: nil)
+        #expect(measured.nonFiniteCount == 1 && measured.predictedClasses[3] == -1 && measured.successRate <= 0.75, "\(measured)")
+        #expect(measured.frechetDistance.isFinite && measured.nearestFeatureDistance.isFinite)
         let png = study.figure().pngData()
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
     }

@@ -94,20 +94,25 @@ extension LatentCounterfactualStudy {
         let pixelClassifier = options.pixelAttack == .yardstick
             ? "the yardstick itself (white box)"
             : String(format: "an MLP of the pixels (held-out accuracy %.3f)", pixelClassifierAccuracy ?? .nan)
-        return [
+        let header = "".padding(toLength: 26, withPad: " ", startingAt: 0) + " success  target p  FID to \(target)  nearest f  mean |Δx|"
+        var lines: [String] = [
             "counterfactuals toward class \(target) of \(options.count) held-out digits of other classes, \(title)",
             "judged by the yardstick \(yardstick); FID and feature distances are in its penultimate features (an FID on our own digits classifier) against the training digits of class \(target)",
-            "".padding(toLength: 26, withPad: " ", startingAt: 0) + " success  target p  FID to \(target)  nearest f  mean |Δx|",
+            header,
             row("original digits", originalMeasures),
             row("\(kind) reconstructions", reconstructions),
             row("latent counterfactuals", latent.measures),
             row("pixel counterfactuals", pixel.measures),
             row("held-out digits of \(target)", heldOutTarget),
-            String(format: "latent search: a classifier of the %@ latents (held-out accuracy %.3f) reached p ≥ %.3g for %.0f%% of the digits in %.0f steps on average",
-                   kind, latentClassifierAccuracy, options.latentSearch.targetProbability, 100 * latent.reachedShare, latent.meanSteps),
-            String(format: "pixel search: %@ reached p ≥ %.3g for %.0f%% of the digits in %.0f steps on average",
-                   pixelClassifier, options.pixelSearch.targetProbability, 100 * pixel.reachedShare, pixel.meanSteps),
-        ].joined(separator: "\n")
+        ]
+        for (name, measures) in [("latent", latent.measures), ("pixel", pixel.measures)] where measures.nonFiniteCount > 0 {
+            lines.append("\(measures.nonFiniteCount) \(name) counterfactuals have non-finite pixels: counted as misses, left out of the distances")
+        }
+        lines.append(String(format: "latent search: a classifier of the %@ latents (held-out accuracy %.3f) reached p ≥ %.3g for %.0f%% of the digits in %.0f steps on average",
+                            kind, latentClassifierAccuracy, Double(options.latentSearch.targetProbability), 100 * latent.reachedShare, latent.meanSteps))
+        lines.append(String(format: "pixel search: %@ reached p ≥ %.3g for %.0f%% of the digits in %.0f steps on average",
+                            pixelClassifier, Double(options.pixelSearch.targetProbability), 100 * pixel.reachedShare, pixel.meanSteps))
+        return lines.joined(separator: "\n")
     }
 
     /// Blocks of up to 16 digits, each three rows (the originals, their latent and their pixel
@@ -145,7 +150,7 @@ extension LatentCounterfactualStudy {
                 for (offset, example) in range.enumerated() {
                     let origin = grid.origin(ofTile: offset), cls = predicted[example]
                     let color: (UInt8, UInt8, UInt8) = index == 0 ? (90, 90, 90) : (cls == options.targetClass ? (0, 140, 0) : (200, 0, 0))
-                    image.draw(text: "\(cls)", x: margin + labelWidth + origin.x + grid.scale * side / 2 - 2,
+                    image.draw(text: cls < 0 ? "nan" : "\(cls)", x: margin + labelWidth + origin.x + grid.scale * side / 2 - 2,
                                y: top + picture.height, color: color)
                 }
             }

@@ -74,8 +74,10 @@ struct LatentCounterfactualStudy {
         var nearestFeatureDistance: Double
         /// The mean absolute change per pixel from the original digits, in grey values.
         var meanPixelChange: Double
-        /// The yardstick's class of every image.
+        /// The yardstick's class of every image (−1 for a non-finite one).
         var predictedClasses: [Int]
+        /// Images with a non-finite pixel: misses, left out of the distances and the pixel change.
+        var nonFiniteCount: Int
     }
 
     /// The images of one search, their measures, and how the search went under the classifier it climbed.
@@ -125,7 +127,7 @@ struct LatentCounterfactualStudy {
         originals = test.indexSelect(alongAxis: 0, indices: Tensor(chosen.map(Float.init)))
         originalClasses = chosen.map { testLabels[$0] }
 
-        let judge = try Judge(yardstick: yardstick, targetClass: options.targetClass,
+        let judge = try CounterfactualJudge(yardstick: yardstick, targetClass: options.targetClass,
                           reference: Self.rows(of: train, where: trainLabels.map { $0 == options.targetClass }))
         originalMeasures = try judge.measure(originals, from: originals)
         heldOutTarget = try judge.measure(Self.rows(of: test, where: testLabels.map { $0 == options.targetClass }), from: nil)
@@ -214,8 +216,8 @@ struct LatentCounterfactualStudy {
     }
 }
 
-/// The yardstick's view of a set of images against the target class.
-private struct Judge {
+/// The yardstick's view of a set of images against the target class, for `LatentCounterfactualStudy`.
+struct CounterfactualJudge {
     let yardstick: Yardstick
     let targetClass: Int
     /// The yardstick features of the training digits of the target class, and their Gaussian.
@@ -229,19 +231,30 @@ private struct Judge {
         referenceFit = try GaussianFit(features: referenceFeatures)
     }
 
-    /// `images` `[count, 64]`; `originals` the digits they came from (nil: no pixel change).
+    /// `images` `[count, 64]`; `originals` the digits they came from (nil: no pixel change). An
+    /// image with a non-finite pixel (a flow's inverse can overflow far from the data) counts as a
+    /// miss and is left out of the distances, which are over the others.
     func measure(_ images: Tensor, from originals: Tensor?) throws -> LatentCounterfactualStudy.Measures {
-        let probabilities = withoutGradients { yardstick.classifier(images).softmax(alongAxis: 1) }
-        let predicted = probabilities.argmax(alongAxis: 1).scalars.map { Int($0) }
+        let size = images.shape[1], values = images.scalars
+        let finite = (0..<images.shape[0]).filter { row in values[(row * size)..<((row + 1) * size)].allSatisfy(\.isFinite) }
+        guard finite.count >= 2 else {
+            throw TrainingError("only \(finite.count) of \(images.shape[0]) images are finite: nothing to measure")
+        }
+        let index = Tensor(finite.map(Float.init))
+        let kept = images.indexSelect(alongAxis: 0, indices: index)
+        let probabilities = withoutGradients { yardstick.classifier(kept).softmax(alongAxis: 1) }
+        var predicted = [Int](repeating: -1, count: images.shape[0])
+        for (offset, row) in probabilities.argmax(alongAxis: 1).scalars.enumerated() { predicted[finite[offset]] = Int(row) }
         let count = Double(images.shape[0])
-        let features = yardstick.features(images)
+        let features = yardstick.features(kept)
         return LatentCounterfactualStudy.Measures(
             successRate: Double(predicted.filter { $0 == targetClass }.count) / count,
-            targetProbability: (0..<images.shape[0]).reduce(0) { $0 + Double(probabilities[element: $1, targetClass]) } / count,
+            targetProbability: (0..<finite.count).reduce(0) { $0 + Double(probabilities[element: $1, targetClass]) } / count,
             frechetDistance: try frechetDistance(referenceFit, GaussianFit(features: features)),
-            nearestFeatureDistance: nearestDistances(features).reduce(0, +) / count,
-            meanPixelChange: originals.map { Double((images - $0).abs().mean().item) } ?? 0,
-            predictedClasses: predicted)
+            nearestFeatureDistance: nearestDistances(features).reduce(0, +) / Double(finite.count),
+            meanPixelChange: originals.map { Double((kept - $0.indexSelect(alongAxis: 0, indices: index)).abs().mean().item) } ?? 0,
+            predictedClasses: predicted,
+            nonFiniteCount: images.shape[0] - finite.count)
     }
 
     /// Each row's Euclidean distance to its nearest reference feature vector.
