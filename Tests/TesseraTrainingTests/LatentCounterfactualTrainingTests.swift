@@ -38,13 +38,12 @@ import TesseraTensor
         let workspace = CommandLineTool.temporaryDirectory("counterfactual-study")
         defer { try? FileManager.default.removeItem(at: workspace) }
         let (decoded, canonical) = try GenerativeTrainingTests.decode(yaml: Self.vae)
-        let trainer = try StepTrainer(recipe: decoded, recipeYAML: canonical,
-                                      runDirectory: try RunDirectory(path: workspace.appendingPathComponent("vae").path), showProgress: false)
+        let run = workspace.appendingPathComponent("vae")
+        let trainer = try StepTrainer(recipe: decoded, recipeYAML: canonical, runDirectory: try RunDirectory(path: run.path), showProgress: false)
         _ = try trainer.train()
-        let network = try #require(trainer.workload as? GenerativeWorkload).network
         let recipePath = workspace.appendingPathComponent("yardstick.yaml")
         try Self.yardstick.write(to: recipePath, atomically: true, encoding: .utf8)
-        let judge = try Yardstick(recipePath: recipePath.path, cacheRoot: workspace.appendingPathComponent("cache"))
+        let cache = workspace.appendingPathComponent("cache")
         var options = LatentCounterfactualStudy.Options(targetClass: 4)
         // Fewer digits, classifier steps and pixel steps than the command's defaults, to keep the
         // test quick (a pixel search that stops at 400 steps has moved less, which favours it).
@@ -52,7 +51,11 @@ import TesseraTensor
         options.classifierSteps = 800
         options.latentSearch.maximumSteps = 1000
         options.pixelSearch.maximumSteps = 400
-        let study = try LatentCounterfactualStudy(network: network, recipe: decoded, yardstick: judge, options: options)
+        let figure = workspace.appendingPathComponent("figure.png")
+        let (study, report) = try GenerativeTasks.counterfactuals(
+            checkpoint: run.appendingPathComponent("checkpoints/step-00000400.tsr").path, options: options, yardstick: recipePath.path,
+            output: figure.path, yardstickCache: cache)
+        let judge = try Yardstick(recipePath: recipePath.path, cacheRoot: cache)
         let (latent, pixel) = (study.latent.measures, study.pixel.measures)
         #expect(study.originalMeasures.successRate == 0 && study.originalClasses.allSatisfy { $0 != 4 })
         #expect(study.latentClassifierAccuracy > 0.7, "latent classifier \(study.latentClassifierAccuracy)")
@@ -61,8 +64,7 @@ import TesseraTensor
                 "nearest feature distance: latent \(latent.nearestFeatureDistance), pixel \(pixel.nearestFeatureDistance)")
         #expect(latent.frechetDistance < pixel.frechetDistance, "FID to 4s: latent \(latent.frechetDistance), pixel \(pixel.frechetDistance)")
         #expect(latent.frechetDistance < study.originalMeasures.frechetDistance)
-        let report = study.report(title: "test", yardstick: recipePath.path)
-        #expect(report.contains("latent counterfactuals") && report.contains("pixel counterfactuals"), "\(report)")
+        #expect(report.contains("latent counterfactuals") && report.contains("pixel counterfactuals") && report.contains("step 400"), "\(report)")
         // A decoding that overflowed is a miss, left out of the distances.
         let test = try Digits.split(layout: .flat, testFraction: 0.2, seed: 3).test
         let fours = LatentCounterfactualStudy.rows(of: test.inputs, where: test.labels.scalars.map { $0 == 4 })
@@ -70,8 +72,7 @@ import TesseraTensor
         let measured = try CounterfactualJudge(yardstick: judge, targetClass: 4, reference: fours).measure(broken, from: nil)
         #expect(measured.nonFiniteCount == 1 && measured.predictedClasses[3] == -1 && measured.successRate <= 0.75, "\(measured)")
         #expect(measured.frechetDistance.isFinite && measured.nearestFeatureDistance.isFinite)
-        let png = study.figure().pngData()
-        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        #expect(try Data(contentsOf: figure).starts(with: [0x89, 0x50, 0x4E, 0x47]))
     }
 
     /// Every bad input is refused before any work, naming what was wrong; the output file stays as it was.

@@ -26,6 +26,20 @@ extension GenerativeTasks {
         guard probability > 0.1, probability < 1 else {
             throw TrainingError("--probability must lie in (0.1, 1): the target-class probability both searches climb to, got \(probability)")
         }
+        var options = LatentCounterfactualStudy.Options(targetClass: targetClass)
+        options.count = count
+        options.seed = seed
+        options.pixelAttack = attack
+        options.latentSearch.targetProbability = probability
+        options.pixelSearch.targetProbability = probability
+        return try counterfactuals(checkpoint: path, options: options, yardstick: yardstickOverride, output: output,
+                                   yardstickCache: yardstickCache).report
+    }
+
+    /// The study of the public `counterfactuals(checkpoint:targetClass:…)`
+    /// with every setting of its searches, and its report.
+    static func counterfactuals(checkpoint path: String, options: LatentCounterfactualStudy.Options, yardstick yardstickOverride: String?,
+                                output: String, yardstickCache: URL) throws -> (study: LatentCounterfactualStudy, report: String) {
         let outputURL = URL(fileURLWithPath: output)
         var isDirectory: ObjCBool = false
         let folder = outputURL.deletingLastPathComponent()
@@ -54,16 +68,10 @@ extension GenerativeTasks {
         let network = try GenerativeNetwork(recipe.model, levels: recipe.data.levels, generator: &initialization)
         let progress = try TrainingCheckpoint.restore(checkpoint, path: path, model: network.module, optimizer: nil)
         let judge = try Yardstick(recipePath: yardstickPath, cacheRoot: yardstickCache)
-        var options = LatentCounterfactualStudy.Options(targetClass: targetClass)
-        options.count = count
-        options.seed = seed
-        options.pixelAttack = attack
-        options.latentSearch.targetProbability = probability
-        options.pixelSearch.targetProbability = probability
         let study = try LatentCounterfactualStudy(network: network, recipe: recipe, yardstick: judge, options: options)
         try study.figure().writePNG(to: outputURL)
-        return study.report(title: "\(recipe.name) (\(recipe.model.kind.rawValue), step \(progress.step))", yardstick: yardstickPath)
-            + "\nwrote \(output)"
+        let report = study.report(title: "\(recipe.name) (\(recipe.model.kind.rawValue), step \(progress.step))", yardstick: yardstickPath)
+        return (study, report + "\nwrote \(output)")
     }
 }
 
