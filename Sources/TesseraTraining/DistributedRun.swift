@@ -75,6 +75,12 @@ public enum DistributedRun {
                                    headline: { $0.metricsLine }) { collective, directory, showProgress in
                 try StepTrainer(recipe: decoded, recipeYAML: yaml, runDirectory: directory, collective: collective, showProgress: showProgress)
             }
+        case GenerativeTasks.taskName where PointSetRecipe.handles(recipe):
+            let decoded = try recipe.decode(PointSetRecipe.self)
+            return try stepRankRun(family: "generative", name: decoded.name, distributed: decoded.distributed, weights: weights,
+                                   headline: { $0.metricsLine }) { collective, directory, showProgress in
+                try StepTrainer(recipe: decoded, recipeYAML: yaml, runDirectory: directory, collective: collective, showProgress: showProgress)
+            }
         case GenerativeTasks.taskName:
             let decoded = try recipe.decode(GenerativeRecipe.self)
             return try stepRankRun(family: "generative", name: decoded.name, distributed: decoded.distributed, weights: weights,

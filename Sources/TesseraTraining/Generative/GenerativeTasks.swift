@@ -17,13 +17,17 @@ public enum GenerativeTasks {
 
     /// The `name:` of a generative recipe (for the default run directory `runs/<name>`).
     public static func name(of recipe: Recipe) throws -> String {
-        try recipe.decode(GenerativeRecipe.self).name
+        if PointSetRecipe.handles(recipe) { return try recipe.decode(PointSetRecipe.self).name }
+        return try recipe.decode(GenerativeRecipe.self).name
     }
 
     /// Decodes and validates `recipe`, trains it in this process into `runDirectory`, and returns
     /// the result (`DistributedRun` trains it with several processes).
     public static func train(recipe: Recipe, runDirectory: RunDirectory, resume: ResumeRequest,
                              showProgress: Bool) throws -> TrainingResult {
+        if PointSetRecipe.handles(recipe) {
+            return try PointSetTasks.train(recipe: recipe, runDirectory: runDirectory, resume: resume, showProgress: showProgress)
+        }
         let decoded = try recipe.decode(GenerativeRecipe.self)
         let trainer = try StepTrainer(recipe: decoded, recipeYAML: try recipe.canonicalYAML(), runDirectory: runDirectory,
                                       showProgress: showProgress)
@@ -47,7 +51,15 @@ public enum GenerativeTasks {
         guard checkpoint.metadata["task"] == taskName else {
             throw TrainingError("\(path): not a generator's checkpoint (its task is \(checkpoint.metadata["task"] ?? "not recorded")); tessera sample takes checkpoints of task: \(taskName) runs")
         }
-        let recipe = try Recipe(yaml: try TrainingCheckpoint.recipe(of: checkpoint, path: path), file: path).decode(GenerativeRecipe.self)
+        let stored = try Recipe(yaml: try TrainingCheckpoint.recipe(of: checkpoint, path: path), file: path)
+        if PointSetRecipe.handles(stored) {
+            guard sampler == nil, steps == nil, eta == nil else {
+                throw TrainingError("--sampler, --steps and --eta are a diffusion model's; \(path) holds a point-set generator (gschnet)")
+            }
+            return try PointSetTasks.sample(checkpoint: checkpoint, path: path, recipe: try stored.decode(PointSetRecipe.self), count: count,
+                                            classIndex: classIndex, temperature: temperature, seed: seed, output: output)
+        }
+        let recipe = try stored.decode(GenerativeRecipe.self)
         var diffusion = GenerativeNetwork.DiffusionSampling(recipe.evaluation)
         if recipe.model.kind == .ddpm {
             if let sampler {
