@@ -85,6 +85,8 @@ extension LatentSpace {
             throw TrainingError("a cvae is told the digit's class, so its latent carries no class to move toward another (`tessera sample --class C` draws its digits of class C); counterfactuals take a vae, nice, realnvp or glow checkpoint")
         case .pixelcnn:
             throw TrainingError("a pixelcnn has no latent space to move a digit in; counterfactuals take a vae, nice, realnvp or glow checkpoint")
+        case .ddpm:
+            throw TrainingError("a ddpm's noise x_T is reached only through its whole sampling chain, which this search does not invert; counterfactuals take a vae, nice, realnvp or glow checkpoint")
         }
     }
 }

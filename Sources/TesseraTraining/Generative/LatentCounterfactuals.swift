@@ -324,8 +324,8 @@ struct LatentSpace {
                 return try Self.flatten(flow.flow.forward((y - 0.5).reshape([count] + GenerativeNetwork.imageShape)).latents)
             case .glow(let glow):
                 return try Self.flatten(glow.flow.forward((y - 0.5).reshape([count] + GenerativeNetwork.imageShape)).latents)
-            case .pixelCNN:
-                throw TrainingError("a pixelcnn has no latent space")
+            case .pixelCNN, .ddpm:
+                throw TrainingError("a \(network.module is PixelCNN ? "pixelcnn" : "ddpm") has no latent space this search can move in")
             }
         }
     }
@@ -343,8 +343,8 @@ struct LatentSpace {
                 return try flow.flow.inverse(Self.unflatten(z, shapes: flow.flow.latentShapes())) + 0.5
             case .glow(let glow):
                 return try glow.flow.inverse(Self.unflatten(z, shapes: glow.flow.latentShapes())) + 0.5
-            case .pixelCNN:
-                throw TrainingError("a pixelcnn has no latent space")
+            case .pixelCNN, .ddpm:
+                throw TrainingError("a \(network.module is PixelCNN ? "pixelcnn" : "ddpm") has no latent space this search can move in")
             }
         }
         return Self.greyValues(points.reshape([count, GenerativeNetwork.dimensions]), levels: levels)
