@@ -39,6 +39,15 @@ import TesseraTensor
                                             relativeTolerance: 1e-5)
     }
 
+    /// Through the executables with `batchShards: 2`: `--np 1` (two shards in one process) and
+    /// `--np 2` (mpirun) log the same losses and write the same checkpoint bytes.
+    @Test func batchShardsTrainOneProcessBitForBitLikeTwo() throws {
+        try RunComparisons.expectMpirunMatchesOneProcess(
+            recipe: Self.tiny(), named: "tiny-ddpm-shards", steps: 4,
+            overrides: ["training.batchShards=2", "optimizer.kind=adam", "optimizer.learningRate=0.003", "optimizer.momentum=0"],
+            relativeTolerance: 1e-15, sameMetrics: ["test_loss"], sameCheckpoint: "checkpoints/step-00000004.tsr")
+    }
+
     @Test func resumeIsBitExact() throws {
         try RankRuns.expectResumeIsBitExact(options: ["training.checkpointEvery=1", "training.evaluateEvery=3"], prefix: "generative-ddpm") {
             overrides, directories, resume in
