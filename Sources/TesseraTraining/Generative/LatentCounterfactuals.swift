@@ -252,9 +252,17 @@ struct CounterfactualJudge {
             targetProbability: (0..<finite.count).reduce(0) { $0 + Double(probabilities[element: $1, targetClass]) } / count,
             frechetDistance: try frechetDistance(referenceFit, GaussianFit(features: features)),
             nearestFeatureDistance: nearestDistances(features).reduce(0, +) / Double(finite.count),
-            meanPixelChange: originals.map { Double((kept - $0.indexSelect(alongAxis: 0, indices: index)).abs().mean().item) } ?? 0,
+            meanPixelChange: originals.map { Self.meanAbsoluteDifference(kept, $0.indexSelect(alongAxis: 0, indices: index)) } ?? 0,
             predictedClasses: predicted,
             nonFiniteCount: images.shape[0] - finite.count)
+    }
+
+    /// The mean of `|a − b|` over every element, summed in `Double` from the scalars (one run of
+    /// the Glow study reported NaN for `(a − b).abs().mean()` with every image finite; not
+    /// reproduced since, so the cause is still open).
+    static func meanAbsoluteDifference(_ a: Tensor, _ b: Tensor) -> Double {
+        let (x, y) = (a.scalars, b.scalars)
+        return zip(x, y).reduce(0.0) { $0 + abs(Double($1.0) - Double($1.1)) } / Double(max(x.count, 1))
     }
 
     /// Each row's Euclidean distance to its nearest reference feature vector.
