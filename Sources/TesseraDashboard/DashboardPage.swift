@@ -30,10 +30,11 @@ enum DashboardPage {
       main { padding:18px 24px 40px; max-width:1500px; margin:0 auto; }
       section { margin-bottom:26px; }
       section > h2 { font-size:13px; text-transform:uppercase; letter-spacing:.08em; color:var(--muted); margin:0 0 10px; font-weight:600; }
-      .grid { display:grid; grid-template-columns:repeat(auto-fill, minmax(340px, 1fr)); gap:14px; }
+      .grid { display:grid; grid-template-columns:repeat(auto-fill, minmax(400px, 1fr)); gap:14px; }
       .card { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:12px 14px; box-shadow:0 1px 2px rgba(0,0,0,.04); }
       .card h3 { margin:0 0 4px; font-size:14px; font-weight:600; display:flex; justify-content:space-between; gap:8px; }
       .card h3 .latest { color:var(--muted); font-weight:500; font-variant-numeric:tabular-nums; }
+      .card h3 .kind { color:var(--muted); font-weight:500; font-size:11px; margin-left:6px; text-transform:lowercase; }
       canvas { width:100%; height:200px; display:block; }
       .controls { display:flex; gap:18px; align-items:center; color:var(--muted); margin-bottom:12px; flex-wrap:wrap; }
       .controls input[type=range] { width:140px; vertical-align:middle; }
@@ -41,8 +42,9 @@ enum DashboardPage {
       th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line); }
       th { color:var(--muted); font-weight:600; font-size:12px; }
       tr.slowest td { color:var(--slow); font-weight:600; }
-      .images { display:grid; grid-template-columns:repeat(auto-fill, minmax(300px, 1fr)); gap:14px; }
-      .images img { width:100%; image-rendering:pixelated; border-radius:6px; background:#fff; }
+      .images { display:grid; grid-template-columns:repeat(auto-fill, minmax(440px, 1fr)); gap:14px; }
+      .images img { max-width:100%; display:block; margin:0 auto; border-radius:6px; background:#fff; }
+      .images img.small { width:100%; image-rendering:pixelated; }
       .images .caption { color:var(--muted); font-size:12px; margin-top:4px; }
       pre { margin:0; max-height:420px; overflow:auto; font:12px/1.5 ui-monospace, "DejaVu Sans Mono", monospace; }
       .empty { color:var(--muted); }
@@ -68,10 +70,10 @@ enum DashboardPage {
       </div>
       <div id="metric-sections"><p class="empty">Waiting for the first logged metrics…</p></div>
       <section id="ranks-section" style="display:none">
-        <h2>Ranks: step time and allreduce wait</h2>
+        <h2 id="ranks-title">Ranks: step time and allreduce wait</h2>
         <div class="two">
           <div class="card"><h3>Latest log interval <span class="latest" id="slowest-label"></span></h3><canvas id="rank-bars"></canvas></div>
-          <div class="card"><h3>Step time per rank</h3><canvas id="rank-lines"></canvas></div>
+          <div class="card"><h3>Step time per rank (ms)</h3><canvas id="rank-lines"></canvas></div>
         </div>
         <div class="card" style="margin-top:14px"><table id="rank-table"></table></div>
       </section>
@@ -108,7 +110,7 @@ enum DashboardPage {
     function format(value) {
       if (value === null || value === undefined || !isFinite(value)) return "–";
       const size = Math.abs(value);
-      if (size !== 0 && (size >= 1e5 || size < 1e-3)) return value.toExponential(2);
+      if (size !== 0 && (size >= 1e5 || size < 1e-4)) return value.toExponential(2);
       if (size >= 100) return value.toFixed(0);
       return String(Number(value.toPrecision(4)));
     }
@@ -196,24 +198,21 @@ enum DashboardPage {
     const cards = {};
 
     function renderMetrics() {
-      const names = Object.keys(state.metrics).sort();
+      const names = Object.keys(state.metrics).sort((a, b) =>
+        sectionOrder.indexOf(sectionOf(a)) - sectionOrder.indexOf(sectionOf(b)) || a.localeCompare(b));
       const container = $("metric-sections");
       if (names.length === 0) { container.innerHTML = '<p class="empty">Waiting for the first logged metrics…</p>'; for (const k in cards) delete cards[k]; return; }
-      const wanted = sectionOrder.filter((section) => names.some((n) => sectionOf(n) === section));
-      const existing = Array.from(container.querySelectorAll("section")).map((s) => s.dataset.section);
-      if (existing.join("|") !== wanted.join("|") || names.some((n) => !cards[n]) || Object.keys(cards).some((n) => !state.metrics[n])) {
-        container.innerHTML = ""; for (const k in cards) delete cards[k];
-        for (const section of wanted) {
-          const element = document.createElement("section"); element.dataset.section = section;
-          element.innerHTML = "<h2></h2><div class=grid></div>"; element.querySelector("h2").textContent = section;
-          container.appendChild(element);
-          for (const name of names.filter((n) => sectionOf(n) === section)) {
-            const card = document.createElement("div"); card.className = "card"; card.dataset.metric = name;
-            card.innerHTML = '<h3><span class="name"></span><span class="latest"></span></h3><canvas></canvas>';
-            card.querySelector(".name").textContent = name;
-            element.querySelector(".grid").appendChild(card);
-            cards[name] = card;
-          }
+      // One grid for every metric, losses first: rebuilt only when the set of names changes.
+      if (names.join("|") !== Object.keys(cards).join("|")) {
+        container.innerHTML = '<section><h2>Metrics</h2><div class="grid"></div></section>'; for (const k in cards) delete cards[k];
+        const grid = container.querySelector(".grid");
+        for (const name of names) {
+          const card = document.createElement("div"); card.className = "card"; card.dataset.metric = name;
+          card.innerHTML = '<h3><span><span class="name"></span> <span class="kind"></span></span><span class="latest"></span></h3><canvas></canvas>';
+          card.querySelector(".name").textContent = name;
+          card.querySelector(".kind").textContent = sectionOf(name);
+          grid.appendChild(card);
+          cards[name] = card;
         }
       }
       const weight = Number($("smoothing").value), logLosses = $("log-losses").checked;
@@ -244,6 +243,8 @@ enum DashboardPage {
       const compute = latest.step_seconds.map((s, r) => Math.max(0, s - latest.allreduce_seconds[r]));
       const slowest = latest.slowest;
       $("slowest-label").textContent = count > 1 ? "slowest: rank " + slowest + " (step " + latest.step + ")" : "step " + latest.step;
+      $("rank-bars").style.height = (60 + 30 * count) + "px";
+      $("ranks-title").textContent = count > 1 ? "Ranks: step time and allreduce wait" : "Step time (one process)";
       drawBars($("rank-bars"), compute, latest.allreduce_seconds, count > 1 ? slowest : -1);
       const lines = [];
       for (let rank = 0; rank < count; rank++) {
@@ -256,7 +257,7 @@ enum DashboardPage {
         const mark = count > 1 && rank === slowest;
         rows += '<tr data-rank="' + rank + '" data-step-ms="' + (latest.step_seconds[rank] * 1000).toFixed(3) + '"' + (mark ? ' class="slowest"' : "") + "><td>" + rank +
                 "</td><td>" + format(latest.step_seconds[rank] * 1000) + "</td><td>" + format(compute[rank] * 1000) + "</td><td>" +
-                format(latest.allreduce_seconds[rank] * 1000) + "</td><td>" + (mark ? "slowest" : "") + "</td></tr>";
+                (count > 1 ? format(latest.allreduce_seconds[rank] * 1000) : "–") + "</td><td>" + (mark ? "slowest" : "") + "</td></tr>";
       }
       $("rank-table").innerHTML = rows;
     }
@@ -267,7 +268,7 @@ enum DashboardPage {
       canvas.width = width * ratio; canvas.height = height * ratio;
       const context = canvas.getContext("2d"); context.setTransform(ratio, 0, 0, ratio, 0, 0); context.clearRect(0, 0, width, height);
       const total = compute.map((c, r) => (c + allreduce[r]) * 1000), high = Math.max(...total, 1e-6);
-      const left = 70, right = 16, top = 10, bottom = 40, rowHeight = Math.min(34, (height - top - bottom) / compute.length);
+      const left = 70, right = 16, top = 8, bottom = 44, rowHeight = Math.min(30, (height - top - bottom) / compute.length);
       const scale = (width - left - right) / high;
       context.font = "11px system-ui, sans-serif"; context.textBaseline = "middle";
       context.strokeStyle = "#eef0f3"; context.fillStyle = "#6b7280"; context.textAlign = "center";
@@ -299,6 +300,8 @@ enum DashboardPage {
         const img = document.createElement("img");
         img.src = "/runs/" + encodeURIComponent(state.run) + "/images/" + encodeURIComponent(image.name) + "?v=" + image.modified;
         img.alt = image.name;
+        // Sample grids and heatmaps are a few pixels a cell: enlarge them without blurring.
+        img.onload = () => { if (img.naturalWidth < 300) img.className = "small"; };
         const caption = document.createElement("div"); caption.className = "caption";
         caption.textContent = image.name + " · " + new Date(image.modified * 1000).toLocaleTimeString();
         figure.appendChild(img); figure.appendChild(caption); box.appendChild(figure);
