@@ -69,10 +69,11 @@ enum DashboardArgument {
 extension TrainCommand {
     /// Starts the dashboard over `directory` when `--dashboard` asked for it; it stops when
     /// training returns (`tessera dashboard` keeps serving a finished run).
-    func startDashboard(_ directory: RunDirectory, recipeYAML: String?) throws -> DashboardServer? {
+    func startDashboard(_ path: String, recipeYAML: String?) throws -> DashboardServer? {
         guard let port = dashboard else { return nil }
-        let server = try DashboardServer.start(runs: [.init(directory: directory.url, recipe: recipeYAML)], host: dashboardHost, port: port)
-        print("dashboard: \(server.url) (until training ends; afterwards: tessera dashboard \(directory.url.path))")
+        let server = try DashboardServer.start(runs: [.init(directory: URL(fileURLWithPath: path, isDirectory: true), recipe: recipeYAML)],
+                                               host: dashboardHost, port: port)
+        print("dashboard: \(server.url) (until training ends; afterwards: tessera dashboard \(path))")
         fflush(stdout)
         return server
     }

@@ -87,8 +87,10 @@ struct TrainCommand: ParsableCommand {
             return
         }
         let loaded = try LoadedRecipe(recipeValue)
-        let directory = try RunDirectory(path: runDirectory ?? "runs/\(loaded.classification.name)")
-        let server = try startDashboard(directory, recipeYAML: loaded.yaml)
+        let path = runDirectory ?? "runs/\(loaded.classification.name)"
+        // Before the run directory exists: a port in use leaves nothing behind.
+        let server = try startDashboard(path, recipeYAML: loaded.yaml)
+        let directory = try RunDirectory(path: path)
         defer { server?.stop() }
         InterruptSignal.install()
         let trainer = try ClassificationTrainer(recipe: loaded.classification, recipeYAML: loaded.yaml, recipeFile: recipe,
@@ -117,8 +119,9 @@ extension TrainCommand {
     func trainStepFamily(_ family: String, _ recipeValue: Recipe, name: @autoclosure () throws -> String, headline: (TrainingResult) -> String,
                          train: (RunDirectory, ResumeRequest) throws -> TrainingResult) throws {
         if weights != nil { throw ValidationError("--weights loads classification models; \(family) recipes start from their seed or --resume") }
-        let directory = try RunDirectory(path: runDirectory ?? "runs/\(try name())")
-        let server = try startDashboard(directory, recipeYAML: try recipeValue.canonicalYAML())
+        let path = try runDirectory ?? "runs/\(name())"
+        let server = try startDashboard(path, recipeYAML: try recipeValue.canonicalYAML())
+        let directory = try RunDirectory(path: path)
         defer { server?.stop() }
         InterruptSignal.install()
         let request: ResumeRequest = resume == nil ? .none : resume == "auto" ? .automatic : .path(resume!)
@@ -159,8 +162,9 @@ extension TrainCommand {
             throw ValidationError("reinforcement-learning task '\(task)' trains in one process; drop --np")
         }
         let name = recipeValue.root.mapping?["name"]?.string ?? task
-        let directory = try RunDirectory(path: runDirectory ?? "runs/\(name)")
-        let server = try startDashboard(directory, recipeYAML: try recipeValue.canonicalYAML())
+        let path = runDirectory ?? "runs/\(name)"
+        let server = try startDashboard(path, recipeYAML: try recipeValue.canonicalYAML())
+        let directory = try RunDirectory(path: path)
         defer { server?.stop() }
         InterruptSignal.install()
         let request: ResumeRequest = resume == nil ? .none : resume == "auto" ? .automatic : .path(resume!)

@@ -79,6 +79,28 @@ struct DashboardTests {
         #expect(lines.allSatisfy { $0.contains("\"step_seconds\":[") && $0.split(separator: ",").count >= 5 })
     }
 
+    @Test func aPortInUseStopsTheRunBeforeItWritesAnything() throws {
+        let directory = CommandLineTool.temporaryDirectory("dashboard-port")
+        let finished = directory.appendingPathComponent("finished")
+        try FileManager.default.createDirectory(at: finished, withIntermediateDirectories: true)
+        try Data("{\"step\":1,\"loss\":1.0}\n".utf8).write(to: finished.appendingPathComponent("metrics.jsonl"))
+        let serving = try LiveTraining(["dashboard", finished.path, "--port", "0"])
+        defer { serving.interrupt() }
+        let port = try serving.dashboardPort()
+        let run = directory.appendingPathComponent("run")
+        let result = try CommandLineTool.run(["train", "configs/mlp-digits.yaml", "--run-dir", run.path, "--dashboard", String(port)])
+        #expect(result.status != 0)
+        #expect(result.errorOutput.contains("127.0.0.1:\(port): the port is in use"), "\(result.errorOutput)")
+        #expect(result.errorOutput.contains("--dashboard 0 for a free one"))
+        #expect(!FileManager.default.fileExists(atPath: run.path))
+        serving.interrupt()
+        #expect(serving.waitForExit(seconds: 30) == 0, "tessera dashboard stops cleanly on SIGINT")
+
+        let notARun = try CommandLineTool.run(["dashboard", directory.appendingPathComponent("missing").path])
+        #expect(notARun.status != 0)
+        #expect(notARun.errorOutput.contains("missing: no such directory"))
+    }
+
     /// Debian's `chromium` opens the page while the run trains and the test reads the page's
     /// own state over the DevTools protocol (`--remote-debugging-pipe`): the page names the
     /// recipe, its curves hold points, and more arrive while it stays open (the event stream,
