@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // Tessera: a distributed deep-learning trainer on a small tensor core with reverse-mode autograd.
 import PackageDescription
 
@@ -50,6 +50,16 @@ let libraries: [Target] = [
             "TesseraTransformers", "TesseraReinforcement", "TesseraGraph", "TesseraODE", "TesseraPicture", "TesseraExplain", "TesseraSelfSupervised",
             "TesseraGenerative",
         ]),
+    // The live dashboard: one page, server-sent events and a Prometheus endpoint over a run
+    // directory's files (Hummingbird on SwiftNIO). It reads runs; training never imports it.
+    .target(
+        name: "TesseraDashboard",
+        dependencies: [
+            "TesseraTraining", "TesseraCheckpoint",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 ]
 
 // MARK: - Executables
@@ -58,12 +68,12 @@ let executables: [Target] = [
     .executableTarget(
         name: "TesseraCLI",
         dependencies: [
-            "TesseraTraining", "TesseraCheckpoint", "TesseraConfig",
+            "TesseraTraining", "TesseraCheckpoint", "TesseraConfig", "TesseraDashboard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
     .executableTarget(
         name: "TesseraCoordinator",
-        dependencies: ["TesseraTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        dependencies: ["TesseraTraining", "TesseraDashboard", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     .executableTarget(name: "TesseraWorker", dependencies: ["TesseraTraining"]),
     .executableTarget(name: "TesseraMPISelfTest", dependencies: ["TesseraDistributed"]),
     .executableTarget(
@@ -88,8 +98,9 @@ let tests: [Target] = [
     .testTarget(name: "TesseraExplainTests", dependencies: ["TesseraExplain", "TesseraTransformers", "TesseraGraph", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraSelfSupervisedTests", dependencies: ["TesseraSelfSupervised", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "TesseraGenerativeTests", dependencies: ["TesseraGenerative", "TesseraODE", "TesseraTestSupport"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "TesseraDashboardTests", dependencies: ["TesseraDashboard", "TesseraTraining", "TesseraTestSupport"]),
     .testTarget(name: "TesseraTrainingTests", dependencies: ["TesseraTraining", "TesseraCheckpoint", "TesseraConfig",
-                                                         "TesseraDistributed", "TesseraReinforcement", "TesseraTensor"]),
+                                                         "TesseraDistributed", "TesseraReinforcement", "TesseraTensor", "TesseraTestSupport"]),
 ]
 
 let package = Package(
@@ -112,6 +123,7 @@ let package = Package(
         .library(name: "TesseraSelfSupervised", targets: ["TesseraSelfSupervised"]),
         .library(name: "TesseraGenerative", targets: ["TesseraGenerative"]),
         .library(name: "TesseraTraining", targets: ["TesseraTraining"]),
+        .library(name: "TesseraDashboard", targets: ["TesseraDashboard"]),
         .executable(name: "tessera", targets: ["TesseraCLI"]),
         .executable(name: "tessera-coordinator", targets: ["TesseraCoordinator"]),
         .executable(name: "tessera-worker", targets: ["TesseraWorker"]),
@@ -121,6 +133,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // The dashboard's HTTP server, without the swift-configuration trait; and its /metrics text.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // `swift package generate-documentation`: the DocC catalogue of the library products.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],

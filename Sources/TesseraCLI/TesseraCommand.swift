@@ -6,5 +6,5 @@ struct TesseraCommand: ParsableCommand {
         commandName: "tessera",
         abstract: "Trains deep-learning models from YAML recipes, on one process or many (MPI).",
         subcommands: [TrainCommand.self, EvaluateCommand.self, InspectCommand.self, ExportCommand.self, GenerateCommand.self, ExplainCommand.self,
-                      RunsCommand.self, CompareCommand.self, SampleCommand.self, CounterfactualCommand.self])
+                      RunsCommand.self, CompareCommand.self, DashboardCommand.self, SampleCommand.self, CounterfactualCommand.self])
 }

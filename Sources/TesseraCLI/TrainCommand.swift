@@ -35,6 +35,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Start from the model weights in this safetensors file (e.g. exported from PyTorch).")
     var weights: String?
 
+    @Option(help: ArgumentHelp("Serve the live dashboard on this port while training (--dashboard alone: 6070; 0: any free port). Only rank 0 serves; it stops when training ends.", valueName: "port"))
+    var dashboard: Int?
+
+    @Option(name: .customLong("dashboard-host"), help: "The address the dashboard listens on; 0.0.0.0 serves other machines too.")
+    var dashboardHost = "127.0.0.1"
+
     func run() throws {
         if let np {
             guard np >= 1 else { throw ValidationError("--np must be at least 1, got \(np)") }
@@ -44,6 +50,7 @@ struct TrainCommand: ParsableCommand {
                 if let resume { forwarded += ["--resume", resume] }
                 if quiet { forwarded.append("--quiet") }
                 if let weights { forwarded += ["--weights", weights] }
+                if let dashboard { forwarded += ["--dashboard", String(dashboard), "--dashboard-host", dashboardHost] }
                 let status = try MPILauncher.run(processes: np, coordinatorArguments: forwarded)
                 if status != 0 { throw ExitCode(status) }
                 return
@@ -63,13 +70,13 @@ struct TrainCommand: ParsableCommand {
             return
         }
         if SelfSupervisedTasks.handles(recipeValue) {
-            try trainStepFamily("self-supervised", name: try SelfSupervisedTasks.name(of: recipeValue), headline: { $0.metricsLine }) {
+            try trainStepFamily("self-supervised", recipeValue, name: try SelfSupervisedTasks.name(of: recipeValue), headline: { $0.metricsLine }) {
                 try SelfSupervisedTasks.train(recipe: recipeValue, runDirectory: $0, resume: $1, showProgress: !quiet)
             }
             return
         }
         if GenerativeTasks.handles(recipeValue) {
-            try trainStepFamily("generative", name: try GenerativeTasks.name(of: recipeValue), headline: { $0.metricsLine }) {
+            try trainStepFamily("generative", recipeValue, name: try GenerativeTasks.name(of: recipeValue), headline: { $0.metricsLine }) {
                 try GenerativeTasks.train(recipe: recipeValue, runDirectory: $0, resume: $1, showProgress: !quiet)
             }
             return
@@ -80,7 +87,11 @@ struct TrainCommand: ParsableCommand {
             return
         }
         let loaded = try LoadedRecipe(recipeValue)
-        let directory = try RunDirectory(path: runDirectory ?? "runs/\(loaded.classification.name)")
+        let path = runDirectory ?? "runs/\(loaded.classification.name)"
+        // Before the run directory exists: a port in use leaves nothing behind.
+        let server = try startDashboard(path, recipeYAML: loaded.yaml)
+        let directory = try RunDirectory(path: path)
+        defer { server?.stop() }
         InterruptSignal.install()
         let trainer = try ClassificationTrainer(recipe: loaded.classification, recipeYAML: loaded.yaml, recipeFile: recipe,
                                                 runDirectory: directory, showProgress: !quiet)
@@ -105,10 +116,13 @@ extension TrainCommand {
     /// A recipe of a family that `StepTrainer` trains (transformers, graphs, neural ODEs, generative models) in this
     /// process. With `--np N` (N > 1) `run()` has already started it under `mpirun` through
     /// `MPILauncher`, where `DistributedRun` picks the same trainer by the recipe's task.
-    func trainStepFamily(_ family: String, name: @autoclosure () throws -> String, headline: (TrainingResult) -> String,
+    func trainStepFamily(_ family: String, _ recipeValue: Recipe, name: @autoclosure () throws -> String, headline: (TrainingResult) -> String,
                          train: (RunDirectory, ResumeRequest) throws -> TrainingResult) throws {
         if weights != nil { throw ValidationError("--weights loads classification models; \(family) recipes start from their seed or --resume") }
-        let directory = try RunDirectory(path: runDirectory ?? "runs/\(try name())")
+        let path = try runDirectory ?? "runs/\(name())"
+        let server = try startDashboard(path, recipeYAML: try recipeValue.canonicalYAML())
+        let directory = try RunDirectory(path: path)
+        defer { server?.stop() }
         InterruptSignal.install()
         let request: ResumeRequest = resume == nil ? .none : resume == "auto" ? .automatic : .path(resume!)
         let result = try train(directory, request)
@@ -119,21 +133,21 @@ extension TrainCommand {
 
     /// The transformer tasks: sequence-to-sequence, language models, masked LM, ViT.
     func trainTransformer(_ recipeValue: Recipe) throws {
-        try trainStepFamily("transformer", name: try TransformerTasks.name(of: recipeValue), headline: TransformerTasks.headline) {
+        try trainStepFamily("transformer", recipeValue, name: try TransformerTasks.name(of: recipeValue), headline: TransformerTasks.headline) {
             try TransformerTasks.train(recipe: recipeValue, recipeFile: recipe, runDirectory: $0, resume: $1, showProgress: !quiet)
         }
     }
 
     /// Graph recipes (`task: graph`).
     func trainGraph(_ recipeValue: Recipe) throws {
-        try trainStepFamily("graph", name: try GraphTasks.name(of: recipeValue), headline: GraphTasks.headline) {
+        try trainStepFamily("graph", recipeValue, name: try GraphTasks.name(of: recipeValue), headline: GraphTasks.headline) {
             try GraphTasks.train(recipe: recipeValue, runDirectory: $0, resume: $1, showProgress: !quiet)
         }
     }
 
     /// Neural-ODE recipes (`task: ode`).
     func trainODE(_ recipeValue: Recipe) throws {
-        try trainStepFamily("ODE", name: try ODETasks.name(of: recipeValue), headline: { $0.metricsLine }) {
+        try trainStepFamily("ODE", recipeValue, name: try ODETasks.name(of: recipeValue), headline: { $0.metricsLine }) {
             try ODETasks.train(recipe: recipeValue, runDirectory: $0, resume: $1, showProgress: !quiet)
         }
     }
@@ -148,7 +162,10 @@ extension TrainCommand {
             throw ValidationError("reinforcement-learning task '\(task)' trains in one process; drop --np")
         }
         let name = recipeValue.root.mapping?["name"]?.string ?? task
-        let directory = try RunDirectory(path: runDirectory ?? "runs/\(name)")
+        let path = runDirectory ?? "runs/\(name)"
+        let server = try startDashboard(path, recipeYAML: try recipeValue.canonicalYAML())
+        let directory = try RunDirectory(path: path)
+        defer { server?.stop() }
         InterruptSignal.install()
         let request: ResumeRequest = resume == nil ? .none : resume == "auto" ? .automatic : .path(resume!)
         let result = try ReinforcementTasks.train(recipe: recipeValue, recipeFile: recipe, runDirectory: directory,

@@ -114,6 +114,11 @@ public enum DistributedRun {
         public var quiet: Bool
         /// Initial weights (safetensors) for rank 0; the broadcast hands them to the workers.
         public var weights: String?
+        /// Called on rank 0 with the run directory's path and the resolved recipe once the recipe
+        /// is valid, before the workers are told to start (the dashboard starts here); returns
+        /// what to call once training has ended. An error stops every rank before training, with
+        /// its message.
+        public var beforeTraining: ((_ runDirectory: String, _ recipeYAML: String) throws -> () -> Void)?
 
         public init(recipePath: String, overrides: [String], runDirectory: String?, resume: ResumeRequest, quiet: Bool,
                     weights: String? = nil) {
@@ -139,15 +144,21 @@ public enum DistributedRun {
         }
         var assignment = Assignment()
         var run: RankRun?
+        var afterTraining: () -> Void = {}
         do {
             let loaded = try loadRecipe(path: options.recipePath, overrides: options.overrides)
             let task = loaded.root.mapping?["task"]?.string ?? "classification"
             let yaml = try loaded.canonicalYAML()
-            run = try rankRun(task: task, recipe: loaded, yaml: yaml, recipeFile: options.recipePath, weights: options.weights)
+            let rankRun = try rankRun(task: task, recipe: loaded, yaml: yaml, recipeFile: options.recipePath, weights: options.weights)
+            if let beforeTraining = options.beforeTraining {
+                afterTraining = try beforeTraining(options.runDirectory ?? "runs/\(rankRun.name)", yaml)
+            }
+            run = rankRun
             (assignment.task, assignment.recipeYAML, assignment.recipeFile) = (task, yaml, options.recipePath)
         } catch {
             assignment.error = "\(error)"
         }
+        defer { afterTraining() }
         do {
             _ = try communicator.broadcast(bytes: Array(try JSONEncoder().encode(assignment)), root: 0,
                                            timeout: DistributedSection().collectiveTimeoutSeconds)

@@ -67,6 +67,7 @@ public struct RunDirectory {
     public func rewriteMetrics(_ records: [MetricsRecord]) throws {
         let text = records.map { $0.jsonLine + "\n" }.joined()
         try Data(text.utf8).write(to: metricsURL, options: .atomic)
+        try truncateRankTimings(after: records.last?.step ?? 0)
         let now = Date().timeIntervalSince1970
         let start = [TensorBoardEvent(wallTime: now, step: 0, content: .fileVersion("brain.Event:2")),
                      TensorBoardEvent(wallTime: now, step: 0, content: .sessionStart)]

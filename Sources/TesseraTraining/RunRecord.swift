@@ -75,7 +75,8 @@ public struct RunRecord {
         return records
     }
 
-    static func parseMetricsLine(_ line: Substring) -> MetricsRecord? {
+    /// One line of `metrics.jsonl`, or nil if it is not a metrics record.
+    public static func parseMetricsLine(_ line: Substring) -> MetricsRecord? {
         let body = line.trimmingCharacters(in: .whitespaces)
         guard body.hasPrefix("{"), body.hasSuffix("}") else { return nil }
         var step: Int?, values: [String: Double] = [:]

@@ -50,6 +50,8 @@ public final class StepTrainer {
     /// The trained parameters by name, listed once (the optimizer's, the gradient averaging's,
     /// the clipping's and the finiteness check's).
     private let parameters: [(name: String, parameter: Tensor)]
+    /// Each step's time and allreduce wait on this rank, for `ranks.jsonl`.
+    private var timer = StepTimer()
 
     private var isLeader: Bool { shard.rank == 0 }
 
@@ -98,7 +100,9 @@ public final class StepTrainer {
                                       finalMetrics: progress.metrics.last?.values ?? [:], interruptedBy: signalName,
                                       checkpointPath: lastCheckpointPath)
             }
+            timer.startStep()
             let (loss, examples) = try trainingStep(progress.step)
+            timer.endStep()
             progress.step += 1
             lossSinceLog += loss
             examplesSinceLog += examples
@@ -106,7 +110,9 @@ public final class StepTrainer {
 
             let step = progress.step, isLast = step == totalSteps
             var record: [String: Double] = [:]
+            var timings: RankTimings?
             if step % recipe.training.logEvery == 0 || isLast {
+                timings = try timer.collect(collective)
                 // The shards' parts add up to the global batch's mean loss.
                 let local = [lossSinceLog, Double(examplesSinceLog)]
                 let sums = try collective?.sum(local) ?? local
@@ -116,6 +122,7 @@ public final class StepTrainer {
                 (lossSinceLog, examplesSinceLog, stepsSinceLog, timeOfLastLog) = (0, 0, 0, Date())
             }
             guard isLeader else { continue }
+            if let timings { try run.appendRankTimings(timings, step: step) }
             var isBest = false
             if isLast || (recipe.training.evaluateEvery > 0 && step % recipe.training.evaluateEvery == 0) {
                 let metrics = workload.evaluate()
@@ -180,7 +187,7 @@ public final class StepTrainer {
         if localShards.count > 1 {
             for ((_, parameter), gradient) in zip(parameters, summedGradients) { parameter.grad = gradient }
         }
-        try collective?.averageGradients()
+        try timer.allreduce { try collective?.averageGradients() }
         try workload.collectiveFailure?.check()
         if shard.worldSize > 1 { scaleGradients(by: Float(shard.worldSize)) }
         try stopIfGradientsAreNotFinite(step: step)

@@ -25,6 +25,8 @@ public final class ClassificationTrainer {
     private var rank: Int { collective?.rank ?? 0 }
     /// The first failure of a batch norm statistics sum over ranks (``TrainingCollective/synchronizeBatchNorms(in:failure:)``).
     private let batchNormSynchronization = CollectiveFailure()
+    /// Each step's time and allreduce wait on this rank, for `ranks.jsonl`.
+    private var timer = StepTimer()
     private var isLeader: Bool { rank == 0 }
 
     public init(recipe: ClassificationRecipe, recipeYAML: String, recipeFile: String, runDirectory: RunDirectory,
@@ -102,7 +104,9 @@ public final class ClassificationTrainer {
                                       finalMetrics: progress.metrics.last?.values ?? [:], interruptedBy: signalName,
                                       checkpointPath: lastCheckpointPath)
             }
+            timer.startStep()
             let (loss, correct, shardCount) = try trainingStep(step: progress.step)
+            timer.endStep()
             progress.step += 1
             lossSinceLog += loss
             correctSinceLog += correct
@@ -113,6 +117,7 @@ public final class ClassificationTrainer {
             let isLast = step == totalSteps
             var record: [String: Double] = [:]
             if step % recipe.training.logEvery == 0 || isLast {
+                if let timings = try timer.collect(collective), isLeader { try run.appendRankTimings(timings, step: step) }
                 let sums = try collective?.sum([lossSinceLog, correctSinceLog, Double(samplesSinceLog)])
                     ?? [lossSinceLog, correctSinceLog, Double(samplesSinceLog)]
                 let worldSize = Double(collective?.worldSize ?? 1)
@@ -182,7 +187,7 @@ public final class ClassificationTrainer {
         let shardLoss = crossEntropy(logits: logits, targets: batch.labels, labelSmoothing: recipe.training.labelSmoothing,
                                      reduction: .sum) * (worldSize / Float(globalCount))
         shardLoss.backward()
-        try collective?.averageGradients()
+        try timer.allreduce { try collective?.averageGradients() }
         try batchNormSynchronization.check()
         if recipe.training.gradientClipNorm > 0 {
             _ = clipGradientNorm(model.parameters(), maximumNorm: recipe.training.gradientClipNorm)
