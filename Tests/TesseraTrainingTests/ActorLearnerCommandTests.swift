@@ -40,6 +40,16 @@ import Testing
         let metrics = try Self.summary(directory)
         #expect(metrics["processes"] == 2)
         #expect(metrics["environment_steps"] == 2048)
+        // Both ranks' iteration and allreduce times, at the log steps of metrics.jsonl.
+        let lines = try String(contentsOf: directory.appendingPathComponent("ranks.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let record = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            let steps = record?["step_seconds"] as? [Double] ?? [], waits = record?["allreduce_seconds"] as? [Double] ?? []
+            #expect(steps.count == 2 && steps.allSatisfy { $0 > 0 }, "\(line)")
+            #expect(waits.count == 2 && zip(waits, steps).allSatisfy { $0 >= 0 && $0 <= $1 }, "\(line)")
+        }
+        #expect(lines.last?.contains("\"step\":2048") == true, "\(lines.last ?? "")")
     }
 
     @Test func impalaWithoutActorsOrWithANegativeLagIsRefusedNamingTheCause() throws {

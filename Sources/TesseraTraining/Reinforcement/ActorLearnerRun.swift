@@ -248,6 +248,10 @@ public enum ActorLearnerRun {
             }
             let metrics = try ddppo.iterate()
             let isLast = ddppo.iteration == ddppo.totalIterations
+            // Every rank knows the log iterations, so every rank takes part in the timings' sum then.
+            if ddppo.iteration % recipe.training.logEvery == 0 || isLast, let timings = try ddppo.timer.collect(ddppo.collective) {
+                try recorder?.run.appendRankTimings(timings, step: ddppo.environmentSteps)
+            }
             // Rank 0 saves at iterations every rank knows, so every rank takes part in the gather then.
             let metadata = RankZeroRecorder.checkpointDue(recipe: recipe, iteration: ddppo.iteration, isLast: isLast) ? try learnerRanks() : [:]
             try recorder?.record(metrics, iteration: ddppo.iteration, totalIterations: ddppo.totalIterations,

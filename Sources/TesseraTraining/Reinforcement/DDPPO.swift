@@ -14,6 +14,9 @@ import TesseraTensor
 public final class DistributedPPO {
     public let ppo: PPO
     public let collective: TrainingCollective
+    /// Each iteration's time on this rank (rollout and update) and the part spent in the gradient
+    /// allreduces of its minibatch steps, for `ranks.jsonl`.
+    public var timer = StepTimer()
 
     /// `config.totalSteps` counts the environment steps of all processes together; each process
     /// runs `totalSteps / worldSize` of them. Rank 0's environments and stream are those of a
@@ -40,7 +43,9 @@ public final class DistributedPPO {
     /// One rollout per process and PPO's epochs of minibatch steps on averaged gradients.
     /// `episode_return` and `episode_length` are the mean over the processes where episodes ended.
     public func iterate() throws -> [String: Double] {
-        var metrics = try ppo.iterate(averagingGradients: collective.averageGradients)
+        timer.startStep()
+        var metrics = try ppo.iterate(averagingGradients: { try timer.allreduce { try collective.averageGradients() } })
+        timer.endStep()
         let returns = metrics["episode_return"], lengths = metrics["episode_length"]
         // Every process calls this sum, whether or not its episodes ended, so the calls match.
         let totals = try collective.sum([returns ?? 0, lengths ?? 0, returns == nil ? 0 : 1])
